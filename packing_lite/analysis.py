@@ -1,0 +1,1332 @@
+"""Measuring the absorbing transition: steady states, times, phi_c, scaling.
+
+Everything here works on plain arrays, so it applies equally to one run's
+record (``RunResult.times`` and ``RunResult.active_fraction``), to the tidy
+tables that :func:`packing_lite.sweep.run_sweep` returns, and to synthetic
+data in tests. The functions fall in four groups.
+
+Steady state of one run
+    :func:`block_error`, :func:`steady_state`, :func:`relaxation_time` and
+    :func:`summarize_run`. An absorbed run has steady activity ``f_a = 0``
+    and relaxation time equal to its absorption step.
+Averages over independent seeds
+    :func:`ensemble_mean`.
+The critical point
+    :func:`fit_critical_point` (power law above the transition, with
+    covariance errors), :func:`bootstrap_critical_point` (errors from
+    resampling seeds), :func:`phi_c_half_absorbed` (the volume fraction at
+    which half of the runs absorb within a given number of steps) and
+    :func:`extrapolate_to_zero` (``phi_c`` at vanishing kick size or
+    learning rate).
+Finite-size scaling
+    :data:`EXPONENT_SETS`, :func:`exponent_set`, :func:`scaling_powers`,
+    :func:`rescale_activity`, :func:`rescale_tau`, :func:`collapse_quality`
+    and :func:`fit_collapse`.
+
+Times are counted in steps of the dynamics; volume fractions are plain
+numbers; nothing here depends on the length unit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+from scipy import integrate, ndimage, optimize
+
+__all__ = [
+    "EXPONENT_SETS",
+    "ExponentSet",
+    "SteadyState",
+    "CriticalFit",
+    "BootstrapFit",
+    "HalfAbsorbed",
+    "LinearExtrapolation",
+    "ScalingPowers",
+    "CollapseFit",
+    "block_error",
+    "steady_state",
+    "relaxation_time",
+    "summarize_run",
+    "ensemble_mean",
+    "fit_critical_point",
+    "bootstrap_critical_point",
+    "phi_c_half_absorbed",
+    "extrapolate_to_zero",
+    "exponent_set",
+    "scaling_powers",
+    "rescale_activity",
+    "rescale_tau",
+    "collapse_quality",
+    "fit_collapse",
+]
+
+TAU_METHODS = ("reach", "area")
+
+
+# ---------------------------------------------------------------------------
+# input checks (local: messages name the parameter and the allowed range)
+
+
+def _as_1d(values, name, *, min_size=1, finite=True):
+    try:
+        arr = np.ascontiguousarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a 1-D array of real numbers") from exc
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    if arr.size < min_size:
+        raise ValueError(
+            f"{name} must hold at least {min_size} values, got {arr.size}"
+        )
+    if finite and not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must contain only finite values")
+    return arr
+
+
+def _same_length(*pairs):
+    first_name, first = pairs[0]
+    for name, arr in pairs[1:]:
+        if arr is not None and arr.shape != first.shape:
+            raise ValueError(
+                f"{name} must have the same length as {first_name} "
+                f"({first.size}), got {arr.size}"
+            )
+
+
+def _check_int(value, name, minimum):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (numbers.Integral, np.integer)
+    ):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _check_real(value, name, low=None, high=None, *, low_open=False,
+                high_open=False):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (numbers.Real, np.integer, np.floating)
+    ):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    lo = "-inf" if low is None else repr(low)
+    hi = "inf" if high is None else repr(high)
+    interval = ("(" if low_open or low is None else "[") + f"{lo}, {hi}" + (
+        ")" if high_open or high is None else "]"
+    )
+    bad = not math.isfinite(value)
+    if low is not None:
+        bad |= value <= low if low_open else value < low
+    if high is not None:
+        bad |= value >= high if high_open else value > high
+    if bad:
+        raise ValueError(f"{name} must be in {interval}, got {value}")
+    return value
+
+
+def _check_times(times, f_a):
+    times = _as_1d(times, "times")
+    f_a = _as_1d(f_a, "f_a")
+    _same_length(("times", times), ("f_a", f_a))
+    if np.any(np.diff(times) <= 0):
+        raise ValueError("times must be strictly increasing")
+    if np.any(f_a < 0) or np.any(f_a > 1):
+        raise ValueError("f_a must lie in [0, 1]")
+    return times, f_a
+
+
+# ---------------------------------------------------------------------------
+# one run
+
+
+def block_error(x, n_blocks=8):
+    """Standard error of the mean of a correlated series by block averaging.
+
+    The series is cut into ``n_blocks`` contiguous blocks of equal length
+    (the earliest ``len(x) % n_blocks`` samples are dropped) and the error
+    is the standard deviation of the block means over ``sqrt(n_blocks)``.
+    When the blocks are much longer than the autocorrelation time their
+    means are nearly independent, so the estimate accounts for
+    correlations that the naive ``std / sqrt(len(x))`` ignores.
+
+    Parameters
+    ----------
+    x : array_like, shape (n,)
+        The series, equally spaced in time.
+    n_blocks : int, optional
+        Number of blocks, at least 2. With fewer samples than blocks each
+        sample is its own block (the naive error).
+
+    Returns
+    -------
+    float
+        The error of ``mean(x)``; ``nan`` when ``x`` has a single value.
+    """
+    x = _as_1d(x, "x")
+    n_blocks = _check_int(n_blocks, "n_blocks", 2)
+
+    if x.size < 2:
+        return math.nan
+    n_blocks = min(n_blocks, x.size)
+    length = x.size // n_blocks
+    means = x[x.size - n_blocks * length:].reshape(n_blocks, length).mean(axis=1)
+    return float(np.std(means, ddof=1) / math.sqrt(n_blocks))
+
+
+@dataclasses.dataclass(frozen=True)
+class SteadyState:
+    """Steady-state activity of one run (see :func:`steady_state`).
+
+    Attributes
+    ----------
+    f_a : float
+        Mean active fraction over the steady window (0 if absorbed).
+    f_a_err : float
+        Its block-averaged standard error (0 if absorbed).
+    steady : bool
+        Whether the window passed the drift test (always true if absorbed).
+    absorbed : bool
+        Whether the run reached the absorbing state.
+    start : float
+        First time in the steady window (the absorption time if absorbed).
+    drift : float
+        Mean of the second half of the window minus mean of the first.
+    drift_err : float
+        Standard error of ``drift``.
+    n_samples : int
+        Number of records in the window.
+    """
+
+    f_a: float
+    f_a_err: float
+    steady: bool
+    absorbed: bool
+    start: float
+    drift: float
+    drift_err: float
+    n_samples: int
+
+
+def _infer_absorbed(f_a, absorbed):
+    # A run stops at the absorbing state and always records that step, so
+    # a final activity of exactly zero means it was absorbed.
+    if absorbed is None:
+        return bool(f_a[-1] == 0.0)
+    return bool(absorbed)
+
+
+def steady_state(times, f_a, *, absorbed=None, window=0.5, n_blocks=8,
+                 n_sigma=2.0, atol=0.0, min_samples=8):
+    """Steady-state active fraction of one run, and whether it was reached.
+
+    Rule. The steady window is the last ``window`` fraction of the run in
+    time (records with ``t >= t_last - window * (t_last - t_first)``). The
+    window is split into two halves with equally many records. The run is
+    called steady when the means of the two halves agree within
+    ``n_sigma`` combined standard errors plus ``atol``,
+    ``|m_2 - m_1| <= n_sigma * sqrt(e_1**2 + e_2**2) + atol``, where each
+    ``e`` is a :func:`block_error`. The steady value is the mean over the
+    whole window, its error the block error of the whole window. An
+    absorbed run has ``f_a = 0`` with zero error and counts as steady.
+
+    Parameters
+    ----------
+    times : array_like, shape (n,)
+        Recorded steps, strictly increasing (``RunResult.times``).
+    f_a : array_like, shape (n,)
+        Active fraction at those steps, in [0, 1].
+    absorbed : bool, optional
+        Whether the run was absorbed. By default a run whose last recorded
+        activity is exactly zero is taken as absorbed.
+    window : float, optional
+        Fraction of the run, in (0, 1], used as the steady window.
+    n_blocks : int, optional
+        Blocks per block-error estimate, at least 2.
+    n_sigma : float, optional
+        Allowed drift in standard errors, >= 0.
+    atol : float, optional
+        Extra absolute allowance for the drift, >= 0.
+    min_samples : int, optional
+        Fewest records in the window, at least 2; a shorter window is
+        never called steady.
+
+    Returns
+    -------
+    SteadyState
+        The value, its error and the outcome of the drift test.
+    """
+    times, f_a = _check_times(times, f_a)
+    window = _check_real(window, "window", 0.0, 1.0, low_open=True)
+    n_blocks = _check_int(n_blocks, "n_blocks", 2)
+    n_sigma = _check_real(n_sigma, "n_sigma", 0.0)
+    atol = _check_real(atol, "atol", 0.0)
+    min_samples = _check_int(min_samples, "min_samples", 2)
+
+    if _infer_absorbed(f_a, absorbed):
+        return SteadyState(0.0, 0.0, True, True, float(times[-1]), 0.0, 0.0, 0)
+
+    start = times[-1] - window * (times[-1] - times[0])
+    tail = f_a[times >= start]
+    if tail.size < 2:
+        return SteadyState(float(tail.mean()), math.nan, False, False,
+                           float(times[-1]), math.nan, math.nan, tail.size)
+    half = tail.size // 2
+    first, second = tail[tail.size - 2 * half: tail.size - half], tail[-half:]
+    drift = float(second.mean() - first.mean())
+    drift_err = math.hypot(_block_or_naive(first, n_blocks),
+                           _block_or_naive(second, n_blocks))
+    steady = (tail.size >= min_samples
+              and abs(drift) <= n_sigma * drift_err + atol)
+    return SteadyState(
+        f_a=float(tail.mean()),
+        f_a_err=block_error(tail, n_blocks),
+        steady=bool(steady),
+        absorbed=False,
+        start=float(times[times >= start][0]),
+        drift=drift,
+        drift_err=float(drift_err),
+        n_samples=int(tail.size),
+    )
+
+
+def _block_or_naive(x, n_blocks):
+    return block_error(x, n_blocks) if x.size >= 2 else 0.0
+
+
+def relaxation_time(times, f_a, *, method="reach", absorbed=None, steady=None,
+                    rtol=0.1, smooth=5, **steady_kwargs):
+    """Relaxation time of one run, by one of two definitions.
+
+    Below the transition a run is absorbed and, for both methods, its
+    relaxation time is the absorption step. Above it the run settles at a
+    steady activity ``f_ss`` (from :func:`steady_state`), and:
+
+    ``"reach"``
+        the first recorded time at which the activity, smoothed by a
+        centred moving average over ``smooth`` records, comes within a
+        relative tolerance of the steady value,
+        ``f_a(t) <= (1 + rtol) * f_ss``;
+    ``"area"``
+        the area between the activity and its steady value, up to the start
+        of the steady window, in units of the steady value,
+        ``tau = int (f_a(t) - f_ss) dt / f_ss`` (trapezoid rule).
+
+    Both scale like the correlation time near the transition: with
+    ``f_a(t) = t**(-alpha) F(t / tau)`` and ``f_ss ~ tau**(-alpha)``, each
+    is ``tau`` times a number that does not depend on the distance to the
+    critical point. A fixed fraction of the decay from ``f_a(0)`` (a 1/e
+    time) would not, because near ``phi_c`` it is reached during the
+    initial power-law decay.
+
+    Parameters
+    ----------
+    times, f_a : array_like, shape (n,)
+        The run's record, as for :func:`steady_state`.
+    method : {"reach", "area"}, optional
+        Which definition to use.
+    absorbed : bool, optional
+        Whether the run was absorbed (inferred from the last record by
+        default).
+    steady : SteadyState, optional
+        A precomputed steady state; computed with ``steady_kwargs`` if not
+        given.
+    rtol : float, optional
+        Relative tolerance of ``"reach"``, > 0.
+    smooth : int, optional
+        Width in records of the moving average of ``"reach"``, >= 1.
+    **steady_kwargs
+        Passed to :func:`steady_state`.
+
+    Returns
+    -------
+    float
+        The relaxation time in steps; ``nan`` if it is undefined (the
+        smoothed activity never reaches the tolerance, or ``f_ss`` is 0
+        without absorption).
+    """
+    times, f_a = _check_times(times, f_a)
+    if method not in TAU_METHODS:
+        raise ValueError(f"method must be one of {TAU_METHODS}, got {method!r}")
+    rtol = _check_real(rtol, "rtol", 0.0, low_open=True)
+    smooth = _check_int(smooth, "smooth", 1)
+
+    if steady is None:
+        steady = steady_state(times, f_a, absorbed=absorbed, **steady_kwargs)
+    if steady.absorbed:
+        return float(times[-1])
+    f_ss = steady.f_a
+    if not f_ss > 0:
+        return math.nan
+
+    if method == "reach":
+        smoothed = ndimage.uniform_filter1d(f_a, size=smooth, mode="nearest")
+        hits = np.flatnonzero(smoothed <= (1.0 + rtol) * f_ss)
+        return float(times[hits[0]]) if hits.size else math.nan
+
+    upto = times <= steady.start
+    if upto.sum() < 2:
+        return 0.0
+    excess = f_a[upto] - f_ss
+    return float(integrate.trapezoid(excess, times[upto]) / f_ss)
+
+
+def summarize_run(times, f_a, *, absorbed=None, steady_kwargs=None, rtol=0.1,
+                  smooth=5):
+    """Steady state and both relaxation times of one run, as a dict.
+
+    Parameters
+    ----------
+    times, f_a : array_like, shape (n,)
+        The run's record, as for :func:`steady_state`.
+    absorbed : bool, optional
+        Whether the run was absorbed (inferred from the last record by
+        default).
+    steady_kwargs : dict, optional
+        Options of :func:`steady_state`.
+    rtol, smooth : optional
+        Options of the ``"reach"`` relaxation time.
+
+    Returns
+    -------
+    dict
+        ``f_a``, ``f_a_err``, ``steady``, ``absorbed``, ``absorption_time``
+        (``nan`` unless absorbed), ``tau_reach`` and ``tau_area``.
+    """
+    steady_kwargs = dict(steady_kwargs or {})
+    state = steady_state(times, f_a, absorbed=absorbed, **steady_kwargs)
+    times = np.asarray(times, dtype=np.float64)
+    return {
+        "f_a": state.f_a,
+        "f_a_err": state.f_a_err,
+        "steady": state.steady,
+        "absorbed": state.absorbed,
+        "absorption_time": float(times[-1]) if state.absorbed else math.nan,
+        "tau_reach": relaxation_time(times, f_a, method="reach", steady=state,
+                                     rtol=rtol, smooth=smooth),
+        "tau_area": relaxation_time(times, f_a, method="area", steady=state),
+    }
+
+
+# ---------------------------------------------------------------------------
+# seeds
+
+
+def ensemble_mean(values, errors=None):
+    """Mean over independent runs and its standard error.
+
+    The error is the sample standard deviation over ``sqrt(n)``, which
+    already contains each run's own time noise. With a single run the
+    error is that run's own error if given, else ``nan``. Absorbed runs
+    enter with ``f_a = 0``; ``nan`` values (undefined times) are ignored.
+
+    Parameters
+    ----------
+    values : array_like, shape (n,)
+        One value per run.
+    errors : array_like, shape (n,), optional
+        Each run's own error, used only when one run is left.
+
+    Returns
+    -------
+    mean, error : float
+    """
+    values = _as_1d(values, "values", finite=False)
+    if errors is not None:
+        errors = _as_1d(errors, "errors", finite=False)
+        _same_length(("values", values), ("errors", errors))
+
+    keep = np.isfinite(values)
+    v = values[keep]
+    if v.size == 0:
+        return math.nan, math.nan
+    if v.size == 1:
+        err = float(errors[keep][0]) if errors is not None else math.nan
+        return float(v[0]), err
+    return float(v.mean()), float(v.std(ddof=1) / math.sqrt(v.size))
+
+
+# ---------------------------------------------------------------------------
+# the critical point
+
+
+@dataclasses.dataclass(frozen=True)
+class CriticalFit:
+    """Fit of ``f_a = A (phi - phi_c)**beta`` (see :func:`fit_critical_point`).
+
+    Attributes
+    ----------
+    phi_c, phi_c_err : float
+        Critical volume fraction and its standard error.
+    beta, beta_err : float
+        Exponent and its error (``beta_err = 0`` when beta was fixed).
+    amplitude, amplitude_err : float
+        Prefactor ``A`` and its error.
+    cov : ndarray, shape (3, 3)
+        Covariance of ``(amplitude, phi_c, beta)``; zero row and column for
+        a fixed beta.
+    chi2 : float
+        Sum of squared (weighted) residuals.
+    dof : int
+        Points minus free parameters.
+    n_points : int
+        Points used.
+    beta_fixed : bool
+        Whether beta was held fixed.
+    """
+
+    phi_c: float
+    phi_c_err: float
+    beta: float
+    beta_err: float
+    amplitude: float
+    amplitude_err: float
+    cov: np.ndarray = dataclasses.field(repr=False)
+    chi2: float
+    dof: int
+    n_points: int
+    beta_fixed: bool
+
+
+def _power_law(phi, amplitude, phi_c, beta):
+    return amplitude * np.clip(phi - phi_c, 0.0, None) ** beta
+
+
+def _initial_guess(phi, f_a, beta):
+    pos = f_a > 0
+    lowest = phi[pos].min()
+    beta0 = 1.0 if beta is None else beta
+    if pos.sum() >= 2 and np.ptp(phi[pos]) > 0:
+        # f_a**(1/beta) is linear in phi for the model; its root is phi_c.
+        slope, icept = np.polyfit(phi[pos], f_a[pos] ** (1.0 / beta0), 1)
+        phi_c0 = -icept / slope if slope > 0 else lowest
+    else:
+        phi_c0 = lowest
+    span = max(np.ptp(phi), 1e-3)
+    phi_c0 = min(phi_c0, lowest - 1e-3 * span)
+    phi_c0 = max(phi_c0, phi.min() - span)
+    amp0 = f_a.max() / max(phi.max() - phi_c0, 1e-12) ** beta0
+    return amp0, phi_c0, beta0
+
+
+def fit_critical_point(phi, f_a, f_a_err=None, *, beta=None, phi_range=None,
+                       p0=None, absolute_sigma=None):
+    """Fit the steady activity near the transition to a power law.
+
+    The model is ``f_a = A * max(phi - phi_c, 0)**beta`` (paper, critical
+    behaviour of SGD), fitted by nonlinear least squares
+    (:func:`scipy.optimize.curve_fit`, trust-region reflective, with
+    ``A > 0``, ``0.05 <= beta <= 5`` and ``phi_c`` below the largest
+    ``phi``). Absorbed points (``f_a = 0``) may be included: the model is
+    zero below ``phi_c``, so they bound ``phi_c`` from below. Choose the
+    points close to the transition, where the power law holds, with
+    ``phi_range``.
+
+    Parameters
+    ----------
+    phi : array_like, shape (n,)
+        Volume fractions.
+    f_a : array_like, shape (n,)
+        Steady active fractions, in [0, 1], at least one positive.
+    f_a_err : array_like, shape (n,), optional
+        Standard errors of ``f_a``. Zero errors (absorbed points) are
+        replaced by the smallest positive error. Without errors all points
+        weigh the same and the covariance is scaled by ``chi2 / dof``.
+    beta : float, optional
+        Hold the exponent fixed at this value (> 0); free by default.
+    phi_range : (float, float), optional
+        Use only points with ``phi_range[0] <= phi <= phi_range[1]``.
+    p0 : (float, float, float), optional
+        Starting ``(A, phi_c, beta)``; a guess from the data by default.
+    absolute_sigma : bool, optional
+        Whether ``f_a_err`` are absolute errors (default: true when they
+        are given). If false the covariance is scaled by ``chi2 / dof``.
+
+    Returns
+    -------
+    CriticalFit
+        Parameters, standard errors from the covariance, and chi-squared.
+    """
+    phi = _as_1d(phi, "phi")
+    f_a = _as_1d(f_a, "f_a")
+    _same_length(("phi", phi), ("f_a", f_a))
+    if f_a_err is not None:
+        f_a_err = _as_1d(f_a_err, "f_a_err")
+        _same_length(("phi", phi), ("f_a_err", f_a_err))
+        if np.any(f_a_err < 0):
+            raise ValueError("f_a_err must be >= 0")
+    if beta is not None:
+        beta = _check_real(beta, "beta", 0.0, low_open=True)
+    if phi_range is not None:
+        lo, hi = phi_range
+        keep = (phi >= lo) & (phi <= hi)
+        phi, f_a = phi[keep], f_a[keep]
+        f_a_err = None if f_a_err is None else f_a_err[keep]
+    n_free = 2 if beta is not None else 3
+    if phi.size <= n_free:
+        raise ValueError(
+            f"need more than {n_free} points to fit, got {phi.size} "
+            "(check phi_range)"
+        )
+    if not np.any(f_a > 0):
+        raise ValueError("f_a must have at least one positive value to fit")
+
+    sigma = None
+    if f_a_err is not None:
+        positive = f_a_err[f_a_err > 0]
+        if positive.size == 0:
+            raise ValueError("f_a_err must have at least one positive value")
+        sigma = np.where(f_a_err > 0, f_a_err, positive.min())
+    if absolute_sigma is None:
+        absolute_sigma = sigma is not None
+    if p0 is None:
+        p0 = _initial_guess(phi, f_a, beta)
+    amp0, phi_c0, beta0 = (float(v) for v in p0)
+    span = max(np.ptp(phi), 1e-3)
+    lo_c, hi_c = phi.min() - span, phi.max()
+    phi_c0 = min(max(phi_c0, lo_c + 1e-9 * span), hi_c - 1e-9 * span)
+
+    if beta is None:
+        model = _power_law
+        start = [max(amp0, 1e-12), phi_c0, min(max(beta0, 0.06), 4.9)]
+        bounds = ([0.0, lo_c, 0.05], [np.inf, hi_c, 5.0])
+    else:
+        def model(x, amplitude, phi_c):
+            return _power_law(x, amplitude, phi_c, beta)
+        start = [max(amp0, 1e-12), phi_c0]
+        bounds = ([0.0, lo_c], [np.inf, hi_c])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optimize.OptimizeWarning)
+        popt, pcov = optimize.curve_fit(
+            model, phi, f_a, p0=start, sigma=sigma,
+            absolute_sigma=bool(absolute_sigma), bounds=bounds,
+            method="trf", max_nfev=20000,
+        )
+    resid = f_a - model(phi, *popt)
+    if sigma is not None:
+        resid = resid / sigma
+    chi2 = float(resid @ resid)
+    cov = np.zeros((3, 3))
+    cov[:n_free, :n_free] = pcov
+    errs = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    return CriticalFit(
+        phi_c=float(popt[1]),
+        phi_c_err=float(errs[1]),
+        beta=float(popt[2]) if beta is None else beta,
+        beta_err=float(errs[2]),
+        amplitude=float(popt[0]),
+        amplitude_err=float(errs[0]),
+        cov=cov,
+        chi2=chi2,
+        dof=int(phi.size - n_free),
+        n_points=int(phi.size),
+        beta_fixed=beta is not None,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class BootstrapFit:
+    """Critical point with errors from resampling seeds.
+
+    Attributes
+    ----------
+    phi_c, phi_c_err : float
+        The fit to the full data and the bootstrap standard deviation.
+    beta, beta_err : float
+        Likewise for the exponent (error 0 when it was fixed).
+    fit : CriticalFit
+        The fit to the full data.
+    samples : ndarray, shape (n_ok, 3)
+        ``(amplitude, phi_c, beta)`` of each successful resample.
+    n_failed : int
+        Resamples whose fit failed (left out of ``samples``).
+    """
+
+    phi_c: float
+    phi_c_err: float
+    beta: float
+    beta_err: float
+    fit: CriticalFit
+    samples: np.ndarray = dataclasses.field(repr=False)
+    n_failed: int
+
+
+def _group(phi):
+    values, inverse = np.unique(phi, return_inverse=True)
+    return values, [np.flatnonzero(inverse == k) for k in range(values.size)]
+
+
+def bootstrap_critical_point(phi, f_a, *, n_boot=200, seed=None, beta=None,
+                             phi_range=None):
+    """Power-law fit with errors from a bootstrap over independent runs.
+
+    The runs are grouped by volume fraction. Each resample draws, at every
+    volume fraction, as many runs as there are with replacement, averages
+    them, and refits with :func:`fit_critical_point` (equal weights). The
+    reported errors are the standard deviations over the resamples, which
+    do not rely on the covariance being Gaussian.
+
+    Parameters
+    ----------
+    phi : array_like, shape (n_runs,)
+        Volume fraction of each run (repeated over seeds).
+    f_a : array_like, shape (n_runs,)
+        Steady active fraction of each run (0 for absorbed runs).
+    n_boot : int, optional
+        Number of resamples, >= 2.
+    seed : int or numpy.random.Generator, optional
+        Seed of the resampling.
+    beta : float, optional
+        Hold the exponent fixed; free by default.
+    phi_range : (float, float), optional
+        As in :func:`fit_critical_point`.
+
+    Returns
+    -------
+    BootstrapFit
+    """
+    phi = _as_1d(phi, "phi")
+    f_a = _as_1d(f_a, "f_a")
+    _same_length(("phi", phi), ("f_a", f_a))
+    n_boot = _check_int(n_boot, "n_boot", 2)
+    rng = np.random.default_rng(seed)
+
+    values, groups = _group(phi)
+    means = np.array([f_a[g].mean() for g in groups])
+    fit = fit_critical_point(values, means, beta=beta, phi_range=phi_range)
+    start = (fit.amplitude, fit.phi_c, fit.beta)
+    samples, failed = [], 0
+    for _ in range(n_boot):
+        resampled = np.array(
+            [f_a[rng.choice(g, size=g.size, replace=True)].mean() for g in groups]
+        )
+        try:
+            b = fit_critical_point(values, resampled, beta=beta,
+                                   phi_range=phi_range, p0=start)
+        except (ValueError, RuntimeError):
+            failed += 1
+            continue
+        samples.append((b.amplitude, b.phi_c, b.beta))
+    samples = np.array(samples).reshape(-1, 3)
+    spread = samples.std(axis=0, ddof=1) if len(samples) > 1 else np.full(3, np.nan)
+    return BootstrapFit(
+        phi_c=fit.phi_c,
+        phi_c_err=float(spread[1]),
+        beta=fit.beta,
+        beta_err=0.0 if beta is not None else float(spread[2]),
+        fit=fit,
+        samples=samples,
+        n_failed=failed,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class HalfAbsorbed:
+    """Volume fraction at which half of the runs absorb within ``T`` steps.
+
+    Attributes
+    ----------
+    phi_c, phi_c_err : float
+        The estimate and its standard error.
+    width : float
+        Width ``w`` of the fitted logistic step (``nan`` for ``"gap"``).
+    method : str
+        ``"logistic"`` (maximum-likelihood fit) or ``"gap"`` (the data are
+        separated: every run absorbed below some ``phi``, none above).
+    phi : ndarray
+        Distinct volume fractions.
+    fraction : ndarray
+        Fraction of runs absorbed within ``T`` at each.
+    counts : ndarray
+        Number of runs at each.
+    """
+
+    phi_c: float
+    phi_c_err: float
+    width: float
+    method: str
+    phi: np.ndarray = dataclasses.field(repr=False)
+    fraction: np.ndarray = dataclasses.field(repr=False)
+    counts: np.ndarray = dataclasses.field(repr=False)
+
+
+def _logistic_fit(x, k, n, max_iter=100):
+    # Binomial logistic regression p = 1 / (1 + exp(-(a + b x))) by Newton
+    # iterations; returns (a, b, covariance) or None when it runs away,
+    # which happens when the data are (quasi-)separated.
+    theta = np.zeros(2)
+    design = np.column_stack([np.ones_like(x), x])
+    for _ in range(max_iter):
+        p = 1.0 / (1.0 + np.exp(-(design @ theta)))
+        weight = n * p * (1.0 - p)
+        info = design.T @ (design * weight[:, None])
+        grad = design.T @ (k - n * p)
+        try:
+            step = np.linalg.solve(info, grad)
+        except np.linalg.LinAlgError:
+            return None
+        theta = theta + step
+        if abs(theta[1]) > 1e3:
+            return None
+        if np.max(np.abs(step)) < 1e-10:
+            p = 1.0 / (1.0 + np.exp(-(design @ theta)))
+            info = design.T @ (design * (n * p * (1.0 - p))[:, None])
+            try:
+                return theta, np.linalg.inv(info)
+            except np.linalg.LinAlgError:
+                return None
+    return None
+
+
+def phi_c_half_absorbed(phi, absorption_time, T):
+    """The volume fraction at which half of the runs absorb within T steps.
+
+    A run counts as absorbed within ``T`` when its absorption time is
+    finite and at most ``T``. The absorbed fraction ``p(phi)`` is fitted
+    by maximum likelihood (binomial) to the logistic step
+    ``p = 1 / (1 + exp((phi - phi_half) / w))``; the estimate is
+    ``phi_half``, its error from the inverse Fisher information by the
+    delta method. When the data are separated (all runs absorbed up to
+    some ``phi_lo``, none from the next ``phi_hi`` on) the likelihood has
+    no maximum; the estimate is then the midpoint of the gap and its error
+    the standard deviation of a uniform distribution over the gap,
+    ``(phi_hi - phi_lo) / sqrt(12)``.
+
+    Unlike a threshold on the final activity, this estimator is not biased
+    low by the slow decay near the transition, but it does depend on ``T``
+    (and on ``N``): report ``T`` along with it.
+
+    Parameters
+    ----------
+    phi : array_like, shape (n_runs,)
+        Volume fraction of each run.
+    absorption_time : array_like, shape (n_runs,)
+        Step at which each run was absorbed; ``nan`` or ``inf`` if never.
+    T : float
+        Step budget, > 0.
+
+    Returns
+    -------
+    HalfAbsorbed
+    """
+    phi = _as_1d(phi, "phi")
+    absorption_time = _as_1d(absorption_time, "absorption_time", finite=False)
+    _same_length(("phi", phi), ("absorption_time", absorption_time))
+    T = _check_real(T, "T", 0.0, low_open=True)
+
+    hit = np.isfinite(absorption_time) & (absorption_time <= T)
+    values, groups = _group(phi)
+    counts = np.array([g.size for g in groups], dtype=np.float64)
+    k = np.array([hit[g].sum() for g in groups], dtype=np.float64)
+    fraction = k / counts
+    if values.size < 2:
+        raise ValueError("phi must hold at least 2 distinct volume fractions")
+    if np.all(fraction == 1) or np.all(fraction == 0):
+        raise ValueError(
+            "the absorbed fraction must change across phi (all runs "
+            f"{'absorbed' if fraction[0] == 1 else 'active'} within T={T:g})"
+        )
+
+    absorbed_any = values[k > 0]
+    active_any = values[k < counts]
+    hi_abs, lo_act = absorbed_any.max(), active_any.min()
+    if hi_abs < lo_act:
+        return HalfAbsorbed(
+            phi_c=float(0.5 * (hi_abs + lo_act)),
+            phi_c_err=float((lo_act - hi_abs) / math.sqrt(12.0)),
+            width=math.nan, method="gap",
+            phi=values, fraction=fraction, counts=counts.astype(int),
+        )
+
+    centre, scale = values.mean(), max(np.ptp(values), 1e-12)
+    fitted = _logistic_fit((values - centre) / scale, k, counts)
+    if fitted is None:
+        # quasi-separated: fall back on the interpolated crossing and the
+        # spacing of the grid around it
+        order = np.argsort(values)
+        x, y = values[order], fraction[order]
+        cross = np.flatnonzero((y[:-1] >= 0.5) & (y[1:] <= 0.5))
+        j = cross[0] if cross.size else int(np.argmin(np.abs(y - 0.5)))
+        j = min(j, x.size - 2)
+        if y[j] == y[j + 1]:
+            est = 0.5 * (x[j] + x[j + 1])
+        else:
+            est = x[j] + (y[j] - 0.5) / (y[j] - y[j + 1]) * (x[j + 1] - x[j])
+        return HalfAbsorbed(
+            phi_c=float(est), phi_c_err=float((x[j + 1] - x[j]) / math.sqrt(12)),
+            width=math.nan, method="gap",
+            phi=values, fraction=fraction, counts=counts.astype(int),
+        )
+    (a, b), cov = fitted
+    # phi_half = centre - scale * a / b; delta method for its variance
+    grad = np.array([-1.0 / b, a / b**2]) * scale
+    return HalfAbsorbed(
+        phi_c=float(centre - scale * a / b),
+        phi_c_err=float(math.sqrt(max(grad @ cov @ grad, 0.0))),
+        width=float(-scale / b),
+        method="logistic",
+        phi=values, fraction=fraction, counts=counts.astype(int),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class LinearExtrapolation:
+    """Straight-line fit ``y = intercept + slope * x``.
+
+    Attributes
+    ----------
+    intercept, intercept_err : float
+        Value at ``x = 0`` (``phi_c`` at vanishing kick size or learning
+        rate) and its standard error.
+    slope, slope_err : float
+        Slope and its standard error.
+    cov : ndarray, shape (2, 2)
+        Covariance of ``(intercept, slope)``.
+    chi2 : float
+        Sum of squared (weighted) residuals.
+    dof : int
+        Points minus 2.
+    """
+
+    intercept: float
+    intercept_err: float
+    slope: float
+    slope_err: float
+    cov: np.ndarray = dataclasses.field(repr=False)
+    chi2: float
+    dof: int
+
+
+def extrapolate_to_zero(x, y, y_err=None, *, absolute_sigma=None):
+    """Extrapolate ``phi_c(x)`` linearly to ``x = 0``.
+
+    Weighted least squares for ``y = intercept + slope * x``, with weights
+    ``1 / y_err**2``. With errors the covariance is absolute by default;
+    without them it is scaled by ``chi2 / dof`` (which needs at least 3
+    points). The protocol of the paper reads ``phi_c`` at several learning
+    rates and extrapolates to zero this way; use only the small-``x``
+    points where ``phi_c(x)`` looks straight.
+
+    Parameters
+    ----------
+    x : array_like, shape (n,)
+        Kick sizes or learning rates (>= 0), at least 2 distinct.
+    y : array_like, shape (n,)
+        Critical volume fractions measured at each.
+    y_err : array_like, shape (n,), optional
+        Their standard errors (> 0).
+    absolute_sigma : bool, optional
+        Whether ``y_err`` are absolute (default: true when given).
+
+    Returns
+    -------
+    LinearExtrapolation
+    """
+    x = _as_1d(x, "x", min_size=2)
+    y = _as_1d(y, "y", min_size=2)
+    _same_length(("x", x), ("y", y))
+    if np.unique(x).size < 2:
+        raise ValueError("x must hold at least 2 distinct values")
+    if y_err is not None:
+        y_err = _as_1d(y_err, "y_err")
+        _same_length(("x", x), ("y_err", y_err))
+        if np.any(y_err <= 0):
+            raise ValueError("y_err must be > 0")
+    if absolute_sigma is None:
+        absolute_sigma = y_err is not None
+    if not absolute_sigma and x.size < 3:
+        raise ValueError(
+            "need at least 3 points to estimate errors from the scatter; "
+            "pass y_err with absolute_sigma=True for 2 points"
+        )
+
+    w = np.ones_like(y) if y_err is None else 1.0 / y_err**2
+    design = np.column_stack([np.ones_like(x), x])
+    info = design.T @ (design * w[:, None])
+    cov = np.linalg.inv(info)
+    coef = cov @ (design.T @ (w * y))
+    resid = y - design @ coef
+    chi2 = float(resid @ (w * resid))
+    dof = x.size - 2
+    if not absolute_sigma:
+        cov = cov * (chi2 / dof if dof > 0 else math.nan)
+    return LinearExtrapolation(
+        intercept=float(coef[0]),
+        intercept_err=float(math.sqrt(cov[0, 0])),
+        slope=float(coef[1]),
+        slope_err=float(math.sqrt(cov[1, 1])),
+        cov=cov,
+        chi2=chi2,
+        dof=int(dof),
+    )
+
+
+# ---------------------------------------------------------------------------
+# finite-size scaling
+
+
+@dataclasses.dataclass(frozen=True)
+class ExponentSet:
+    """Critical exponents of an absorbing-state universality class.
+
+    Attributes
+    ----------
+    name : str
+        Label.
+    beta : float
+        Order parameter, ``f_a ~ (phi - phi_c)**beta``.
+    nu_perp : float
+        Correlation length, ``xi ~ |phi - phi_c|**(-nu_perp)``.
+    nu_par : float
+        Correlation time, ``tau ~ |phi - phi_c|**(-nu_par)``.
+    dim : int
+        Dimension used in the finite-size powers of ``N``; for mean field
+        it is the upper critical dimension 4.
+    """
+
+    name: str
+    beta: float
+    nu_perp: float
+    nu_par: float
+    dim: int
+
+    @property
+    def z(self):
+        """Dynamical exponent ``nu_par / nu_perp``."""
+        return self.nu_par / self.nu_perp
+
+
+#: Manna-class exponents from the physics notes (the 3D row is the one the
+#: paper quotes; the 1D and 2D rows are literature values) and mean field.
+#: Finite-size powers of ``N`` for mean field use the upper critical
+#: dimension, 4, in place of ``d``.
+EXPONENT_SETS = {
+    "manna-1d": ExponentSet("manna-1d", 0.38, 1.35, 1.88, 1),
+    "manna-2d": ExponentSet("manna-2d", 0.64, 0.80, 1.23, 2),
+    "manna-3d": ExponentSet("manna-3d", 0.84, 0.59, 1.08, 3),
+    "mean-field": ExponentSet("mean-field", 1.0, 0.5, 1.0, 4),
+}
+
+
+def exponent_set(exponents):
+    """Look up an exponent set by name, or pass an :class:`ExponentSet` on.
+
+    Parameters
+    ----------
+    exponents : str or ExponentSet
+        One of ``"manna-1d"``, ``"manna-2d"``, ``"manna-3d"``,
+        ``"mean-field"``, or a custom set.
+
+    Returns
+    -------
+    ExponentSet
+    """
+    if isinstance(exponents, ExponentSet):
+        return exponents
+    if isinstance(exponents, str) and exponents in EXPONENT_SETS:
+        return EXPONENT_SETS[exponents]
+    raise ValueError(
+        f"exponents must be an ExponentSet or one of {sorted(EXPONENT_SETS)}, "
+        f"got {exponents!r}"
+    )
+
+
+class ScalingPowers(NamedTuple):
+    """Powers of ``N`` in the finite-size collapse.
+
+    ``activity = beta / (d nu_perp)``, ``distance = 1 / (d nu_perp)``,
+    ``time = nu_par / (d nu_perp)``.
+    """
+
+    activity: float
+    distance: float
+    time: float
+
+
+def scaling_powers(exponents="manna-3d", dim=None):
+    """Powers of ``N`` that make ``f_a``, ``phi - phi_c`` and ``tau`` collapse.
+
+    With the linear size ``L ~ N**(1/d)``, the finite-size forms
+    ``f_a = L**(-beta/nu_perp) F(L**(1/nu_perp) (phi - phi_c))`` and
+    ``tau = L**(nu_par/nu_perp) G(...)`` become powers of ``N``. In 3D with
+    Manna exponents they are 0.475, 0.565 and 0.610.
+
+    Parameters
+    ----------
+    exponents : str or ExponentSet, optional
+        The exponent set (see :func:`exponent_set`).
+    dim : int, optional
+        Dimension ``d``; the set's own by default. Pass the dimension of
+        the data to test another class's exponents on it.
+
+    Returns
+    -------
+    ScalingPowers
+    """
+    ex = exponent_set(exponents)
+    d = ex.dim if dim is None else _check_int(dim, "dim", 1)
+    dn = d * ex.nu_perp
+    return ScalingPowers(ex.beta / dn, 1.0 / dn, ex.nu_par / dn)
+
+
+def _scaling_inputs(phi, y, n, yname):
+    phi = _as_1d(phi, "phi")
+    y = _as_1d(y, yname)
+    n = _as_1d(n, "n")
+    _same_length(("phi", phi), (yname, y), ("n", n))
+    if np.any(n < 1):
+        raise ValueError("n must be >= 1")
+    return phi, y, n
+
+
+def rescale_activity(phi, f_a, n, phi_c, exponents="manna-3d", dim=None):
+    """Finite-size scaling variables of the steady activity.
+
+    ``x = (phi - phi_c) * N**(1/(d nu_perp))`` and
+    ``y = f_a * N**(beta/(d nu_perp))``: at the right ``phi_c`` and
+    exponents, the curves of all sizes fall on one.
+
+    Parameters
+    ----------
+    phi, f_a, n : array_like, shape (m,)
+        Volume fraction, steady activity and number of particles of each
+        point.
+    phi_c : float
+        Critical volume fraction.
+    exponents : str or ExponentSet, optional
+        See :func:`exponent_set`.
+    dim : int, optional
+        See :func:`scaling_powers`.
+
+    Returns
+    -------
+    x, y : ndarray, shape (m,)
+    """
+    phi, f_a, n = _scaling_inputs(phi, f_a, n, "f_a")
+    phi_c = _check_real(phi_c, "phi_c")
+    powers = scaling_powers(exponents, dim)
+    return (phi - phi_c) * n**powers.distance, f_a * n**powers.activity
+
+
+def rescale_tau(phi, tau, n, phi_c, exponents="manna-3d", dim=None):
+    """Finite-size scaling variables of the relaxation time.
+
+    ``x = (phi - phi_c) * N**(1/(d nu_perp))`` and
+    ``y = tau * N**(-nu_par/(d nu_perp))``.
+
+    Parameters
+    ----------
+    phi, tau, n : array_like, shape (m,)
+        Volume fraction, relaxation time and number of particles.
+    phi_c : float
+        Critical volume fraction.
+    exponents : str or ExponentSet, optional
+        See :func:`exponent_set`.
+    dim : int, optional
+        See :func:`scaling_powers`.
+
+    Returns
+    -------
+    x, y : ndarray, shape (m,)
+    """
+    phi, tau, n = _scaling_inputs(phi, tau, n, "tau")
+    phi_c = _check_real(phi_c, "phi_c")
+    powers = scaling_powers(exponents, dim)
+    return (phi - phi_c) * n**powers.distance, tau * n ** (-powers.time)
+
+
+def collapse_quality(x, y, group, y_err=None, *, log=False):
+    """How well curves from several system sizes fall on one another.
+
+    For every point ``i`` of one curve (one value of ``group``) and every
+    other curve whose ``x`` range contains ``x_i``, the other curve is
+    interpolated linearly at ``x_i`` and the squared difference
+    ``(y_i - y_other(x_i))**2`` is taken. The quality is the mean of these
+    over all such pairs, divided by
+
+    - the combined variance ``err_i**2 + err_other(x_i)**2`` of each pair
+      when ``y_err`` is given (so about 1 for a collapse within errors),
+    - otherwise the variance of all ``y`` values (a dimensionless number
+      that does not change when ``y`` is multiplied by a constant).
+
+    Smaller is better; only overlapping ranges count, so compare values
+    computed on the same data.
+
+    Parameters
+    ----------
+    x, y : array_like, shape (m,)
+        Rescaled variables (from :func:`rescale_activity` or
+        :func:`rescale_tau`).
+    group : array_like, shape (m,)
+        Curve label of each point, usually ``N``.
+    y_err : array_like, shape (m,), optional
+        Standard errors of ``y`` (rescaled like ``y``).
+    log : bool, optional
+        Compare ``log(y)`` instead of ``y`` (all ``y`` must be > 0); natural
+        for relaxation times, which span decades. Errors become relative.
+
+    Returns
+    -------
+    float
+        The quality; ``nan`` if no two curves overlap.
+    """
+    x = _as_1d(x, "x")
+    y = _as_1d(y, "y")
+    group = np.asarray(group)
+    if group.shape != x.shape:
+        raise ValueError(
+            f"group must have the same length as x ({x.size}), got {group.size}"
+        )
+    _same_length(("x", x), ("y", y))
+    if y_err is not None:
+        y_err = _as_1d(y_err, "y_err")
+        _same_length(("x", x), ("y_err", y_err))
+    if log:
+        if np.any(y <= 0):
+            raise ValueError("y must be > 0 when log=True")
+        if y_err is not None:
+            y_err = y_err / y
+        y = np.log(y)
+
+    labels = np.unique(group)
+    curves = []
+    for label in labels:
+        sel = group == label
+        order = np.argsort(x[sel], kind="stable")
+        err = None if y_err is None else y_err[sel][order]
+        curves.append((x[sel][order], y[sel][order], err))
+
+    terms = []
+    for a, (xa, ya, ea) in enumerate(curves):
+        for b, (xb, yb, eb) in enumerate(curves):
+            if a == b or xb.size < 2:
+                continue
+            inside = (xa >= xb[0]) & (xa <= xb[-1])
+            if not inside.any():
+                continue
+            diff = ya[inside] - np.interp(xa[inside], xb, yb)
+            if ea is None:
+                terms.append(diff**2)
+            else:
+                var = ea[inside] ** 2 + np.interp(xa[inside], xb, eb) ** 2
+                var = np.where(var > 0, var, np.nan)
+                terms.append(diff**2 / var)
+    if not terms:
+        return math.nan
+    terms = np.concatenate(terms)
+    terms = terms[np.isfinite(terms)]
+    if terms.size == 0:
+        return math.nan
+    quality = float(terms.mean())
+    if y_err is None:
+        spread = float(np.var(y))
+        quality = quality / spread if spread > 0 else math.nan
+    return quality
+
+
+@dataclasses.dataclass(frozen=True)
+class CollapseFit:
+    """Best collapse over ``phi_c`` (see :func:`fit_collapse`).
+
+    Attributes
+    ----------
+    phi_c : float
+        Critical volume fraction that minimises the quality.
+    quality : float
+        The quality there.
+    grid : ndarray
+        The ``phi_c`` values scanned.
+    qualities : ndarray
+        The quality at each.
+    exponents : ExponentSet
+        The exponents used.
+    """
+
+    phi_c: float
+    quality: float
+    grid: np.ndarray = dataclasses.field(repr=False)
+    qualities: np.ndarray = dataclasses.field(repr=False)
+    exponents: ExponentSet
+
+
+def fit_collapse(phi, y, n, bounds, *, quantity="activity",
+                 exponents="manna-3d", dim=None, y_err=None, log=False,
+                 n_grid=201):
+    """Choose ``phi_c`` to make the finite-size collapse best.
+
+    The quality (:func:`collapse_quality`) is computed on a grid of
+    ``n_grid`` values of ``phi_c`` in ``bounds``, and the best grid point is
+    refined by a bounded scalar minimisation between its neighbours. The
+    quality is piecewise smooth in ``phi_c`` (points enter and leave the
+    overlap ranges), which is why a grid comes first.
+
+    Parameters
+    ----------
+    phi, y, n : array_like, shape (m,)
+        Volume fraction, measured quantity (``f_a`` or ``tau``) and number
+        of particles of each point.
+    bounds : (float, float)
+        Range of ``phi_c`` to search.
+    quantity : {"activity", "tau"}, optional
+        Which rescaling to apply.
+    exponents : str or ExponentSet, optional
+        See :func:`exponent_set`.
+    dim : int, optional
+        See :func:`scaling_powers`.
+    y_err : array_like, shape (m,), optional
+        Standard errors of ``y`` (unscaled); rescaled along with ``y``.
+    log : bool, optional
+        See :func:`collapse_quality`.
+    n_grid : int, optional
+        Grid points, >= 3.
+
+    Returns
+    -------
+    CollapseFit
+    """
+    if quantity not in ("activity", "tau"):
+        raise ValueError(
+            f"quantity must be 'activity' or 'tau', got {quantity!r}"
+        )
+    phi, y, n = _scaling_inputs(phi, y, n, "y")
+    lo, hi = (_check_real(v, "bounds") for v in bounds)
+    if not lo < hi:
+        raise ValueError(f"bounds must be increasing, got {bounds!r}")
+    n_grid = _check_int(n_grid, "n_grid", 3)
+    ex = exponent_set(exponents)
+    rescale = rescale_activity if quantity == "activity" else rescale_tau
+    if y_err is not None:
+        y_err = _as_1d(y_err, "y_err")
+        _same_length(("phi", phi), ("y_err", y_err))
+
+    powers = scaling_powers(ex, dim)
+    err = None
+    if y_err is not None:
+        # errors scale by the same power of N as y (also where y == 0)
+        p = powers.activity if quantity == "activity" else -powers.time
+        err = y_err * n**p
+
+    def quality(phi_c):
+        x, yy = rescale(phi, y, n, phi_c, ex, dim)
+        q = collapse_quality(x, yy, n, err, log=log)
+        return q if math.isfinite(q) else math.inf
+
+    grid = np.linspace(lo, hi, n_grid)
+    values = np.array([quality(g) for g in grid])
+    if not np.any(np.isfinite(values)):
+        raise ValueError("no two curves overlap for any phi_c in bounds")
+    best = int(np.argmin(values))
+    a, b = grid[max(best - 1, 0)], grid[min(best + 1, n_grid - 1)]
+    res = optimize.minimize_scalar(quality, bounds=(a, b), method="bounded",
+                                   options={"xatol": 1e-6 * (hi - lo)})
+    phi_c, q = (float(res.x), float(res.fun))
+    if not q <= values[best]:
+        phi_c, q = float(grid[best]), float(values[best])
+    return CollapseFit(phi_c=phi_c, quality=q, grid=grid, qualities=values,
+                       exponents=ex)

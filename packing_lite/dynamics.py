@@ -1,0 +1,541 @@
+"""BRO, SGD and the paper's stochastic approximation of both.
+
+Every particle-wise dynamics moves each active sphere by
+``dx_i = f_i * S_i`` with S_i the sum of unit vectors away from its
+overlapping partners (see :mod:`packing_lite.loss`); they differ only in
+the random factor f_i:
+
+=====================  ===========================================
+dynamics               f_i
+=====================  ===========================================
+BRO (particle-wise)    uniform on [0, eps]
+SGD, batch fraction b  lr / 2 with probability b, else 0
+SGD, batch size B      lr / 2 for B active spheres drawn without
+                       replacement, else 0
+Eq. 1 (BRO, approx.)   eps / 2 * (1 + xi / sqrt(3)), xi ~ N(0, 1)
+Eq. 3 (SGD, approx.)   lr / 2 * (b + sqrt(b - b^2) xi)
+=====================  ===========================================
+
+The pair-wise variants weight each contact instead: one uniform number per
+pair (reciprocal BRO), per ordered pair (non-reciprocal BRO), or one coin
+per pair (pair-wise SGD). All spheres move at once, from the positions at
+the start of the step. Random numbers are hashed from (seed, step,
+sphere or pair), so a run is bit-identical for one seed whatever the
+thread count. Lengths (eps, lr) are in particle diameters.
+"""
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from numba import njit, prange
+
+from . import _rng
+from .loss import (
+    WEIGHT_HALF_PAIR_UNIFORM, WEIGHT_ONE, WEIGHT_PAIR_BERNOULLI,
+    WEIGHT_PAIR_UNIFORM, scan_all, scan_particle,
+)
+from .neighbors import CellGrid, cell_index
+from .packing import Packing, wrap
+from ._validation import check_choice, check_int, check_real, resolve_seed
+
+__all__ = [
+    "RunResult", "run_bro", "run_sgd", "run_gd", "run_sde", "sample_displacements",
+]
+
+FACTOR_UNIFORM = 0
+FACTOR_BERNOULLI = 1
+FACTOR_BATCH = 2
+FACTOR_NORMAL = 3
+FACTOR_CONSTANT = 4
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one step moves the spheres: a factor kind and a weight kind."""
+
+    factor_kind: int
+    scale: float  # a: eps, lr / 2, or the mean of a Gaussian factor
+    spread: float = 0.0  # probability b, or the standard deviation
+    batch_size: int = 0
+    weight_kind: int = WEIGHT_ONE
+    weight_param: float = 0.0
+
+
+@dataclass(frozen=True, repr=False)
+class RunResult:
+    """The record of one run.
+
+    Attributes
+    ----------
+    times : ndarray of int, shape (m,)
+        Step of each record; 0 is the initial state. Records are taken
+        every ``record_every`` steps, at the absorbing step, and at the
+        last step.
+    active_fraction : ndarray of float, shape (m,)
+        f_a, the fraction of spheres that overlap another.
+    loss : ndarray of float, shape (m,)
+        Hinge loss L at each record.
+    steps : int
+        Steps taken (fewer than asked when the run absorbed).
+    absorbed : bool
+        Whether the run reached a state with no overlap.
+    packing : Packing
+        The final configuration.
+    seed : int
+        The seed actually used: passing it again repeats the run exactly.
+    params : dict
+        Dynamics name and parameters.
+    """
+
+    times: np.ndarray
+    active_fraction: np.ndarray
+    loss: np.ndarray
+    steps: int
+    absorbed: bool
+    packing: Packing
+    seed: int
+    params: dict = field(default_factory=dict)
+
+    @property
+    def final_active_fraction(self):
+        """f_a at the last record."""
+        return float(self.active_fraction[-1])
+
+    def __repr__(self):
+        state = "absorbed" if self.absorbed else "active"
+        name = self.params.get("dynamics", "run")
+        return (
+            f"RunResult({name}, n={self.packing.n}, phi={self.packing.phi:.4f}, "
+            f"steps={self.steps}, {state}, final f_a={self.final_active_fraction:.4g})"
+        )
+
+
+# ---------------------------------------------------------------- kernels
+
+
+@njit(cache=True)
+def _factor(rule_kind, scale, spread, seed, step, i):
+    if rule_kind == FACTOR_UNIFORM:
+        return scale * _rng.uniform(seed, step, i, 0, _rng.STREAM_FACTOR)
+    if rule_kind == FACTOR_BERNOULLI:
+        u = _rng.uniform(seed, step, i, 0, _rng.STREAM_FACTOR)
+        return scale if u < spread else 0.0
+    if rule_kind == FACTOR_NORMAL:
+        return scale + spread * _rng.normal(seed, step, i, 0, _rng.STREAM_NORMAL)
+    return scale  # FACTOR_CONSTANT; FACTOR_BATCH is handled by _batch_factors
+
+
+@njit(cache=True)
+def _batch_factors(active, n_active, batch_size, scale, seed, step, factors):
+    """Give ``scale`` to ``batch_size`` active spheres chosen uniformly.
+
+    The chosen ones are those with the smallest hashed keys, so the choice
+    is a uniformly random subset that does not depend on visiting order.
+    """
+    if n_active <= batch_size:
+        for q in range(n_active):
+            factors[active[q]] = scale
+        return
+    keys = np.empty(n_active, dtype=np.uint64)
+    for q in range(n_active):
+        keys[q] = _rng.hash4(seed, step, active[q], 0, _rng.STREAM_BATCH_KEY)
+    order = np.argsort(keys, kind="mergesort")
+    for q in range(n_active):
+        factors[active[q]] = 0.0
+    for q in range(batch_size):
+        factors[active[order[q]]] = scale
+
+
+@njit(cache=True)
+def _build_cells(positions, box, per_side, cell_of, slots, counts):
+    """Rebuild the cell lists from scratch; returns ``slots`` (maybe grown)."""
+    counts[:] = 0
+    for i in range(positions.shape[0]):
+        c = cell_index(positions[i], box, per_side)
+        cell_of[i] = c
+        counts[c] += 1
+    need = counts.max()
+    if need > slots.shape[1]:
+        slots = np.empty((slots.shape[0], need + 4), dtype=slots.dtype)
+    counts[:] = 0
+    for i in range(positions.shape[0]):
+        c = cell_of[i]
+        slots[c, counts[c]] = i
+        counts[c] += 1
+    return slots
+
+
+@njit(cache=True, parallel=True)
+def _move(positions, box, active, n_active, factors, vec):
+    dim = positions.shape[1]
+    for q in prange(n_active):
+        i = active[q]
+        f = factors[i]
+        if f != 0.0:
+            for k in range(dim):
+                positions[i, k] = wrap(positions[i, k] + f * vec[i, k], box)
+
+
+@njit(cache=True)
+def _advance_reference(
+    positions, radii, box, per_side, offsets, cell_of, slots, counts,
+    seed, factor_kind, scale, spread, batch_size, weight_kind, weight_param,
+    t_start, t_stop, record_every, rec_times, rec_active, rec_loss, n_records,
+):
+    """Steps t_start .. t_stop - 1 of the reference engine.
+
+    Each step rebuilds the cell lists and scans every sphere. Records are
+    appended at rec[n_records:]. Returns (t, n_records, absorbed, slots):
+    t is the step whose start state was scanned last.
+    """
+    n, dim = positions.shape
+    vec = np.empty((n, dim))
+    contacts = np.empty(n, dtype=np.int64)
+    shares = np.empty(n)
+    factors = np.zeros(n)
+    active = np.empty(n, dtype=np.int64)
+    t = t_start
+    while True:
+        slots = _build_cells(positions, box, per_side, cell_of, slots, counts)
+        scan_all(seed, t, weight_kind, weight_param, positions, radii, box,
+                 per_side, offsets, cell_of, slots, counts, vec, contacts, shares)
+        n_active = 0
+        loss = 0.0
+        for i in range(n):
+            if contacts[i] > 0:
+                active[n_active] = i
+                n_active += 1
+                loss += shares[i]
+        absorbed = n_active == 0
+        if t % record_every == 0 or absorbed or t == t_stop:
+            rec_times[n_records] = t
+            rec_active[n_records] = n_active / n
+            rec_loss[n_records] = loss
+            n_records += 1
+        if absorbed or t == t_stop:
+            return t, n_records, absorbed, slots
+        if factor_kind == FACTOR_BATCH:
+            _batch_factors(active, n_active, batch_size, scale, seed, t, factors)
+        else:
+            for q in range(n_active):
+                i = active[q]
+                factors[i] = _factor(factor_kind, scale, spread, seed, t, i)
+        _move(positions, box, active, n_active, factors, vec)
+        t += 1
+
+
+@njit(cache=True)
+def _sample_kernel(
+    positions, radii, box, per_side, offsets, cell_of, slots, counts, seed,
+    factor_kind, scale, spread, batch_size, weight_kind, weight_param,
+    particles, samples, out,
+):
+    n, dim = positions.shape
+    vec = np.zeros((n, dim))
+    contacts = np.empty(n, dtype=np.int64)
+    shares = np.empty(n)
+    marks = np.empty(0, dtype=np.uint8)
+    scan_all(seed, 0, WEIGHT_ONE, 0.0, positions, radii, box, per_side, offsets,
+             cell_of, slots, counts, vec, contacts, shares)
+    active = np.nonzero(contacts > 0)[0]
+    factors = np.zeros(n)
+    for s in range(samples):
+        if factor_kind == FACTOR_BATCH:
+            _batch_factors(active, active.shape[0], batch_size, scale, seed, s, factors)
+        for q in range(particles.shape[0]):
+            i = particles[q]
+            if contacts[i] == 0:
+                out[s, q, :] = 0.0
+                continue
+            scan_particle(i, s, seed, weight_kind, weight_param, positions, radii,
+                          box, per_side, offsets, cell_of, slots, counts, vec,
+                          marks, False)
+            if factor_kind != FACTOR_BATCH:
+                f = _factor(factor_kind, scale, spread, seed, s, i)
+            else:
+                f = factors[i]
+            for k in range(dim):
+                out[s, q, k] = f * vec[i, k]
+
+
+# ---------------------------------------------------------------- driver
+
+
+def _check_packing(packing):
+    if not isinstance(packing, Packing):
+        raise TypeError(
+            f"packing must be a packing_lite.Packing, got {type(packing).__name__}"
+        )
+
+
+def _run(packing, rule, steps, seed, record_every, progress, params):
+    _check_packing(packing)
+    steps = check_int(steps, "steps", minimum=0)
+    record_every = check_int(record_every, "record_every", minimum=1)
+    seed = resolve_seed(seed)
+
+    positions = np.array(packing.positions, dtype=np.float64, order="C")
+    radii = np.ascontiguousarray(packing.radii, dtype=np.float64)
+    grid = CellGrid(packing.box, packing.max_contact, packing.dim, packing.n)
+    cell_of, slots, counts = grid.build(positions, packing.box)
+    n_max = steps // record_every + 3
+    rec_times = np.empty(n_max, dtype=np.int64)
+    rec_active = np.empty(n_max)
+    rec_loss = np.empty(n_max)
+
+    chunk = max(1, min(steps, 200)) if progress else max(steps, 1)
+    bar = _progress_bar(steps, params["dynamics"]) if progress else None
+    t, n_records, absorbed = 0, 0, False
+    try:
+        while True:
+            t_stop = min(t + chunk, steps)
+            t_new, n_records, absorbed, slots = _advance_reference(
+                positions, radii, packing.box, grid.per_side, grid.offsets,
+                cell_of, slots, counts, seed, rule.factor_kind, rule.scale,
+                rule.spread, rule.batch_size, rule.weight_kind, rule.weight_param,
+                t, t_stop, record_every, rec_times, rec_active, rec_loss, n_records,
+            )
+            if bar is not None:
+                bar.update(t_new - t)
+            if absorbed or t_new == steps:
+                t = t_new
+                break
+            # the state at t_stop was scanned and maybe recorded; drop that
+            # record so the next chunk, which rescans it, does not repeat it
+            if rec_times[n_records - 1] == t_new:
+                n_records -= 1
+            t = t_new
+    finally:
+        if bar is not None:
+            bar.close()
+
+    params = dict(params, n=packing.n, dim=packing.dim, phi=packing.phi,
+                  record_every=record_every, steps_requested=steps)
+    return RunResult(
+        times=rec_times[:n_records].copy(),
+        active_fraction=rec_active[:n_records].copy(),
+        loss=rec_loss[:n_records].copy(),
+        steps=int(t),
+        absorbed=bool(absorbed),
+        packing=packing.with_positions(positions),
+        seed=seed,
+        params=params,
+    )
+
+
+def _progress_bar(steps, name):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=steps, desc=name, unit="step", leave=False)
+
+
+def _bro_rule(eps, variant):
+    eps = check_real(eps, "eps", low=0.0)
+    variant = check_choice(variant, "variant",
+                           ("particle", "reciprocal", "nonreciprocal"))
+    if variant == "particle":
+        return Rule(FACTOR_UNIFORM, eps), eps, variant
+    kind = WEIGHT_PAIR_UNIFORM if variant == "reciprocal" else WEIGHT_HALF_PAIR_UNIFORM
+    return Rule(FACTOR_CONSTANT, eps, weight_kind=kind), eps, variant
+
+
+def _sgd_rule(lr, batch_fraction, batch_size, variant):
+    lr = check_real(lr, "lr", low=0.0)
+    variant = check_choice(variant, "variant", ("particle", "pair"))
+    if (batch_fraction is None) == (batch_size is None):
+        raise ValueError(
+            "give exactly one of batch_fraction (in (0, 1]) and batch_size (>= 1)"
+        )
+    if batch_size is not None:
+        if variant == "pair":
+            raise ValueError(
+                "variant='pair' selects pairs with probability batch_fraction; "
+                "batch_size is for variant='particle'"
+            )
+        batch_size = check_int(batch_size, "batch_size", minimum=1)
+        return Rule(FACTOR_BATCH, 0.5 * lr, batch_size=batch_size), lr, variant
+    batch_fraction = check_real(batch_fraction, "batch_fraction", low=0.0, high=1.0,
+                                high_open=False)
+    if variant == "pair":
+        rule = Rule(FACTOR_CONSTANT, 0.5 * lr, weight_kind=WEIGHT_PAIR_BERNOULLI,
+                    weight_param=batch_fraction)
+    else:
+        rule = Rule(FACTOR_BERNOULLI, 0.5 * lr, spread=batch_fraction)
+    return rule, lr, variant
+
+
+def run_bro(packing, eps, steps, seed=None, record_every=1, variant="particle",
+            progress=False):
+    """Biased random organization.
+
+    Each step, every active sphere i moves by u_i S_i, with S_i the sum of
+    unit vectors pointing away from its overlapping partners and u_i
+    uniform on [0, eps], one number per sphere and step.
+
+    Parameters
+    ----------
+    packing : Packing
+        Initial configuration; not modified.
+    eps : float
+        Kick size in particle diameters, > 0 (0.02 kicks by at most 2 % of
+        a diameter per contact).
+    steps : int
+        Largest number of steps, >= 0. The run stops earlier when no
+        sphere is active (the absorbing state).
+    seed : int, numpy.random.Generator or None
+        Seed of the kicks; the one used is stored in the result.
+    record_every : int, default 1
+        Record f_a and L every this many steps.
+    variant : {"particle", "reciprocal", "nonreciprocal"}
+        "particle" is the paper's rule. The pair-wise variants draw one
+        number per overlapping pair instead, shared by the two partners
+        (reciprocal: conserves the centre of mass) or drawn separately for
+        each (non-reciprocal).
+    progress : bool, default False
+        Show a progress bar.
+
+    Returns
+    -------
+    RunResult
+    """
+    rule, eps, variant = _bro_rule(eps, variant)
+    params = {"dynamics": "bro", "eps": eps, "variant": variant}
+    return _run(packing, rule, steps, seed, record_every, progress, params)
+
+
+def run_sgd(packing, lr, steps, batch_fraction=None, batch_size=None, seed=None,
+            record_every=1, variant="particle", progress=False):
+    """Particle-wise stochastic gradient descent on the hinge loss.
+
+    Each step draws a batch from the active spheres, each one with
+    probability ``batch_fraction`` or ``batch_size`` of them without
+    replacement (all if fewer are active), and moves every sphere in the
+    batch by -lr grad_i L = (lr / 2) S_i; the others stay.
+
+    Parameters
+    ----------
+    packing : Packing
+        Initial configuration; not modified.
+    lr : float
+        Learning rate in particle diameters, > 0.
+    steps : int
+        Largest number of steps, >= 0; stops early when absorbed.
+    batch_fraction : float, optional
+        Probability in (0, 1] that an active sphere is in the batch.
+        1 is gradient descent.
+    batch_size : int, optional
+        Number of active spheres in the batch, >= 1. Give exactly one of
+        ``batch_fraction`` and ``batch_size``.
+    seed : int, numpy.random.Generator or None
+    record_every : int, default 1
+    variant : {"particle", "pair"}
+        "pair" selects each overlapping pair with probability
+        ``batch_fraction``; both partners take that pair's gradient term.
+    progress : bool, default False
+
+    Returns
+    -------
+    RunResult
+    """
+    rule, lr, variant = _sgd_rule(lr, batch_fraction, batch_size, variant)
+    params = {"dynamics": "sgd", "lr": lr, "batch_fraction": batch_fraction,
+              "batch_size": batch_size, "variant": variant}
+    return _run(packing, rule, steps, seed, record_every, progress, params)
+
+
+def run_gd(packing, lr, steps, seed=None, record_every=1, progress=False):
+    """Gradient descent: :func:`run_sgd` with ``batch_fraction=1``."""
+    result = run_sgd(packing, lr, steps, batch_fraction=1.0, seed=seed,
+                     record_every=record_every, progress=progress)
+    return result
+
+
+def _sde_rule(eps, lr, batch_fraction):
+    if eps is not None:
+        if lr is not None or batch_fraction is not None:
+            raise ValueError(
+                "give eps (Eq. 1) or lr and batch_fraction (Eq. 3), not both"
+            )
+        eps = check_real(eps, "eps", low=0.0)
+        rule = Rule(FACTOR_NORMAL, 0.5 * eps, 0.5 * eps / math.sqrt(3.0))
+        return rule, {"dynamics": "sde-bro", "eps": eps}
+    if lr is None or batch_fraction is None:
+        raise ValueError("give eps (Eq. 1) or both lr and batch_fraction (Eq. 3)")
+    lr = check_real(lr, "lr", low=0.0)
+    b = check_real(batch_fraction, "batch_fraction", low=0.0, high=1.0,
+                   high_open=False)
+    rule = Rule(FACTOR_NORMAL, 0.5 * lr * b, 0.5 * lr * math.sqrt(b - b * b))
+    return rule, {"dynamics": "sde-sgd", "lr": lr, "batch_fraction": b}
+
+
+def run_sde(packing, steps, eps=None, lr=None, batch_fraction=None, seed=None,
+            record_every=1, progress=False):
+    """Integrate the paper's stochastic approximation (Eqs. 1 and 3).
+
+    With ``eps``: x_i <- x_i - eps grad_i L + eps sqrt(Sigma_i) xi,
+    Sigma_i = grad_i L grad_i L^T / 3 (Eq. 1). With ``lr`` and
+    ``batch_fraction`` b: x_i <- x_i - lr b grad_i L
+    + lr sqrt(b - b^2) sqrt(grad_i L grad_i L^T) xi (Eq. 3). Since
+    grad_i L grad_i L^T has rank one, the noise is one Gaussian number
+    along grad_i L, so both reduce to x_i <- x_i + (a + s xi_i) S_i.
+
+    Returns
+    -------
+    RunResult
+    """
+    rule, params = _sde_rule(eps, lr, batch_fraction)
+    return _run(packing, rule, steps, seed, record_every, progress, params)
+
+
+def sample_displacements(packing, dynamics, samples, particles=None, seed=None,
+                         eps=None, lr=None, batch_fraction=None, batch_size=None,
+                         variant="particle"):
+    """One-step displacements drawn many times from the same configuration.
+
+    Parameters
+    ----------
+    packing : Packing
+    dynamics : {"bro", "sgd", "sde"}
+        "sde" uses Eq. 1 with ``eps`` or Eq. 3 with ``lr`` and
+        ``batch_fraction``.
+    samples : int
+        Number of independent steps, >= 1.
+    particles : array_like of int, optional
+        Which spheres to report (default all).
+    seed : int, numpy.random.Generator or None
+    eps, lr, batch_fraction, batch_size, variant
+        As in :func:`run_bro`, :func:`run_sgd` and :func:`run_sde`.
+
+    Returns
+    -------
+    ndarray, shape (samples, len(particles), dim)
+    """
+    _check_packing(packing)
+    dynamics = check_choice(dynamics, "dynamics", ("bro", "sgd", "sde"))
+    samples = check_int(samples, "samples", minimum=1)
+    if particles is None:
+        particles = np.arange(packing.n)
+    particles = np.atleast_1d(np.asarray(particles))
+    if particles.ndim != 1 or not np.issubdtype(particles.dtype, np.integer):
+        raise TypeError("particles must be a 1-d array of integer indices")
+    if particles.size and (particles.min() < 0 or particles.max() >= packing.n):
+        raise ValueError(f"particles must be indices in [0, {packing.n - 1}]")
+    particles = particles.astype(np.int64)
+    if dynamics == "bro":
+        rule = _bro_rule(eps, variant)[0]
+    elif dynamics == "sgd":
+        rule = _sgd_rule(lr, batch_fraction, batch_size, variant)[0]
+    else:
+        rule = _sde_rule(eps, lr, batch_fraction)[0]
+    seed = resolve_seed(seed)
+
+    grid = CellGrid(packing.box, packing.max_contact, packing.dim, packing.n)
+    cell_of, slots, counts = grid.build(packing.positions, packing.box)
+    out = np.empty((samples, particles.shape[0], packing.dim))
+    _sample_kernel(
+        packing.positions, packing.radii, packing.box, grid.per_side, grid.offsets,
+        cell_of, slots, counts, seed, rule.factor_kind, rule.scale, rule.spread,
+        rule.batch_size, rule.weight_kind, rule.weight_param, particles, samples, out,
+    )
+    return out

@@ -1,0 +1,185 @@
+"""The hinge loss and its gradient (the paper's Eq. 2).
+
+For a pair at minimum-image distance r, U(r) = (R_i + R_j - r) / 2 when
+r < R_i + R_j and 0 otherwise; the loss is L = sum over pairs of U. With
+n_ij = (x_i - x_j) / r_ij and S_i = sum over overlapping j of n_ij, the
+gradient is grad_i L = -S_i / 2: every contact pushes with strength 1/2.
+
+:func:`scan_particle` is the one kernel that visits the overlapping
+partners of a sphere. The loss, the gradient, the activity and every
+dynamics in :mod:`packing_lite.dynamics` go through it, so they all agree
+on what overlaps (r^2 < (R_i + R_j)^2, strictly) and on the order in which
+contributions are added.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from . import _rng
+from .neighbors import CellGrid, neighbor_cell
+from .packing import min_image
+from ._validation import resolve_seed
+
+__all__ = ["hinge_loss", "loss_gradient", "active_mask", "pair_loss"]
+
+# How the unit vectors of a sphere's contacts are weighted in its sum.
+WEIGHT_ONE = 0  # S_i itself
+WEIGHT_PAIR_UNIFORM = 1  # one uniform number per pair, shared (reciprocal)
+WEIGHT_HALF_PAIR_UNIFORM = 2  # one uniform number per ordered pair
+WEIGHT_PAIR_BERNOULLI = 3  # pair kept with probability p, shared by partners
+
+
+def pair_loss(r, contact=1.0):
+    """U(r) = (contact - r) / 2 for r < contact, else 0 (vectorised)."""
+    r = np.asarray(r, dtype=np.float64)
+    return np.where(r < contact, 0.5 * (contact - r), 0.0)
+
+
+@njit(cache=True, inline="always")
+def _random_direction(seed, step, a, b, sign, out):
+    """A random unit vector for a pair at distance 0, times ``sign``."""
+    dim = out.shape[0]
+    norm2 = 0.0
+    for k in range(dim):
+        g = _rng.normal(seed, step, a, b, _rng.STREAM_DIRECTION + k)
+        out[k] = g
+        norm2 += g * g
+    norm = np.sqrt(norm2)
+    if norm == 0.0:  # probability zero, but never divide by it
+        out[:] = 0.0
+        out[0] = sign
+        return
+    for k in range(dim):
+        out[k] = sign * out[k] / norm
+
+
+@njit(cache=True)
+def scan_particle(
+    i, step, seed, weight_kind, weight_param, positions, radii, box,
+    per_side, offsets, cell_of, slots, counts, vec, marks, mark,
+):
+    """Visit the overlapping partners of sphere ``i``.
+
+    Writes the weighted sum of unit vectors n_ij into ``vec[i]`` and, when
+    ``mark`` is true, sets ``marks[j] = 1`` for every partner. Returns the
+    number of partners and sphere ``i``'s share of the loss: half of each
+    of its pair terms, so that the shares of all spheres add up to L.
+    """
+    dim = positions.shape[1]
+    direction = np.empty(dim)
+    for k in range(dim):
+        vec[i, k] = 0.0
+    contacts = 0
+    share = 0.0
+    home = cell_of[i]
+    for o in range(offsets.shape[0]):
+        c = neighbor_cell(home, offsets[o], per_side, dim)
+        for s in range(counts[c]):
+            j = slots[c, s]
+            if j == i:
+                continue
+            r2 = 0.0
+            for k in range(dim):
+                d = min_image(positions[i, k] - positions[j, k], box)
+                direction[k] = d
+                r2 += d * d
+            contact = radii[i] + radii[j]
+            if r2 >= contact * contact:
+                continue
+            low = min(i, j)
+            high = max(i, j)
+            r = np.sqrt(r2)
+            if r2 > 0.0:
+                for k in range(dim):
+                    direction[k] /= r
+            else:
+                _random_direction(seed, step, low, high, 1.0 if i < j else -1.0,
+                                  direction)
+            if weight_kind == WEIGHT_ONE:
+                weight = 1.0
+            elif weight_kind == WEIGHT_PAIR_UNIFORM:
+                weight = _rng.uniform(seed, step, low, high, _rng.STREAM_PAIR)
+            elif weight_kind == WEIGHT_HALF_PAIR_UNIFORM:
+                weight = _rng.uniform(seed, step, i, j, _rng.STREAM_HALF_PAIR)
+            else:
+                u = _rng.uniform(seed, step, low, high, _rng.STREAM_PAIR)
+                weight = 1.0 if u < weight_param else 0.0
+            for k in range(dim):
+                vec[i, k] += weight * direction[k]
+            contacts += 1
+            share += 0.25 * (contact - r)
+            if mark:
+                marks[j] = 1
+    return contacts, share
+
+
+@njit(cache=True, parallel=True)
+def scan_all(seed, step, weight_kind, weight_param, positions, radii, box,
+             per_side, offsets, cell_of, slots, counts, vec, contacts, shares):
+    """:func:`scan_particle` for every sphere, in parallel."""
+    marks = np.empty(0, dtype=np.uint8)
+    for i in prange(positions.shape[0]):
+        contacts[i], shares[i] = scan_particle(
+            i, step, seed, weight_kind, weight_param, positions, radii, box,
+            per_side, offsets, cell_of, slots, counts, vec, marks, False,
+        )
+
+
+def _scan_packing(packing, seed=0):
+    grid = CellGrid(packing.box, packing.max_contact, packing.dim, packing.n)
+    cell_of, slots, counts = grid.build(packing.positions, packing.box)
+    n, dim = packing.n, packing.dim
+    vec = np.zeros((n, dim))
+    contacts = np.zeros(n, dtype=np.int64)
+    shares = np.zeros(n)
+    scan_all(
+        seed, 0, WEIGHT_ONE, 0.0, packing.positions, packing.radii, packing.box,
+        grid.per_side, grid.offsets, cell_of, slots, counts, vec, contacts, shares,
+    )
+    return vec, contacts, shares
+
+
+def hinge_loss(packing):
+    """Hinge loss L = sum over overlapping pairs of (R_i + R_j - r) / 2.
+
+    Parameters
+    ----------
+    packing : Packing
+
+    Returns
+    -------
+    float
+        The loss (paper Eq. 2), not normalised: compare sizes with L / n.
+    """
+    _, _, shares = _scan_packing(packing)
+    return float(np.sum(shares))
+
+
+def loss_gradient(packing, seed=0):
+    """Gradient of the hinge loss, grad_i L = -S_i / 2.
+
+    Parameters
+    ----------
+    packing : Packing
+    seed : int, default 0
+        Seed of the random direction given to a pair of coincident
+        centres, where the gradient is otherwise undefined.
+
+    Returns
+    -------
+    ndarray, shape (n, dim)
+    """
+    vec, _, _ = _scan_packing(packing, resolve_seed(seed))
+    return -0.5 * vec
+
+
+def active_mask(packing):
+    """(n,) bool: which spheres overlap at least one other."""
+    _, contacts, _ = _scan_packing(packing)
+    return contacts > 0
+
+
+def contact_numbers(packing):
+    """(n,) int: how many spheres each sphere overlaps."""
+    _, contacts, _ = _scan_packing(packing)
+    return contacts

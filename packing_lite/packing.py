@@ -1,0 +1,242 @@
+"""Spheres in a periodic box: positions, radii, box size and volume fraction.
+
+This module owns the geometry of the box. Everything that needs a periodic
+displacement or a wrapped position calls the two kernels defined here.
+Lengths are in particle diameters: the default radius is 0.5.
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ._validation import check_int, check_real, resolve_seed
+
+__all__ = ["Packing", "random_packing", "ball_volume", "box_for_phi"]
+
+
+def ball_volume(dim, radius=1.0):
+    """Volume of a ball of ``radius`` in ``dim`` dimensions.
+
+    v_d R^d with v_d = pi^(d/2) / Gamma(d/2 + 1).
+    """
+    dim = check_int(dim, "dim", minimum=1)
+    return math.pi ** (dim / 2) / math.gamma(dim / 2 + 1) * radius**dim
+
+
+def box_for_phi(radii, phi, dim):
+    """Edge length of the cubic box that gives volume fraction ``phi``."""
+    volume = float(np.sum(_ball_volumes(radii, dim)))
+    return (volume / phi) ** (1.0 / dim)
+
+
+def _ball_volumes(radii, dim):
+    return ball_volume(dim) * np.asarray(radii, dtype=np.float64) ** dim
+
+
+class Packing:
+    """Spheres in a periodic hypercubic box.
+
+    Parameters
+    ----------
+    positions : array_like, shape (n, dim)
+        Sphere centres, in particle diameters. They are wrapped into
+        ``[0, box)`` and stored as a read-only float64 array.
+    box : float
+        Edge length of the box, > 0.
+    radius : float or array_like of shape (n,), default 0.5
+        One radius for all spheres, or one per sphere. Two spheres overlap
+        when their centre distance is below ``R_i + R_j``.
+
+    Notes
+    -----
+    Distances use the minimum-image convention: each pair interacts
+    through its nearest periodic image only. A ``Packing`` is immutable;
+    the dynamics return new ones.
+    """
+
+    __slots__ = ("_positions", "_radius", "_radii", "_box")
+
+    def __init__(self, positions, box, radius=0.5):
+        box = check_real(box, "box", low=0.0)
+        positions = _as_positions(positions)
+        n = positions.shape[0]
+        radius, radii = _as_radius(radius, n)
+
+        wrapped = np.ascontiguousarray(positions, dtype=np.float64)
+        wrapped = wrap_positions(wrapped.copy(), box)
+        wrapped.setflags(write=False)
+        self._positions = wrapped
+        self._radius = radius
+        self._radii = radii
+        self._box = box
+
+    @property
+    def positions(self):
+        """(n, dim) float64 centres in ``[0, box)``, read-only."""
+        return self._positions
+
+    @property
+    def radius(self):
+        """The radius as given: a float, or a read-only (n,) array."""
+        return self._radius
+
+    @property
+    def radii(self):
+        """(n,) float64 radius of every sphere, read-only."""
+        return self._radii
+
+    @property
+    def box(self):
+        """Edge length of the periodic box."""
+        return self._box
+
+    @property
+    def n(self):
+        """Number of spheres."""
+        return self._positions.shape[0]
+
+    @property
+    def dim(self):
+        """Number of dimensions."""
+        return self._positions.shape[1]
+
+    @property
+    def phi(self):
+        """Volume fraction: total sphere volume over box volume."""
+        volume = float(np.sum(_ball_volumes(self._radii, self.dim)))
+        return volume / self._box**self.dim
+
+    @property
+    def max_contact(self):
+        """Largest contact distance R_i + R_j over all pairs."""
+        return 2.0 * float(self._radii.max())
+
+    def copy(self):
+        """An independent copy."""
+        return Packing(self._positions.copy(), self._box, _copy_radius(self._radius))
+
+    def with_positions(self, positions):
+        """A packing with the same box and radii and new ``positions``."""
+        return Packing(positions, self._box, _copy_radius(self._radius))
+
+    def __eq__(self, other):
+        if not isinstance(other, Packing):
+            return NotImplemented
+        return (
+            self._box == other._box
+            and np.array_equal(self._positions, other._positions)
+            and np.array_equal(self._radii, other._radii)
+        )
+
+    __hash__ = None
+
+    def __repr__(self):
+        kind = "equal" if np.ndim(self._radius) == 0 else "mixed"
+        return (
+            f"Packing(n={self.n}, dim={self.dim}, box={self._box:.6g}, "
+            f"phi={self.phi:.4f}, radii={kind})"
+        )
+
+
+def _copy_radius(radius):
+    return radius if np.ndim(radius) == 0 else np.array(radius)
+
+
+def _as_positions(positions):
+    try:
+        array = np.asarray(positions, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"positions must be a real (n, dim) array: {error}") from None
+    if array.ndim != 2:
+        raise ValueError(
+            f"positions must have shape (n, dim) with n >= 2 and dim >= 1, "
+            f"got an array with {array.ndim} dimension(s)"
+        )
+    n, dim = array.shape
+    if n < 2 or dim < 1:
+        raise ValueError(
+            f"positions must have shape (n, dim) with n >= 2 and dim >= 1, "
+            f"got shape {array.shape}"
+        )
+    if not np.all(np.isfinite(array)):
+        raise ValueError("positions must be finite (no NaN or infinity)")
+    return array
+
+
+def _as_radius(radius, n):
+    if np.ndim(radius) == 0:
+        value = check_real(radius, "radius", low=0.0)
+        radii = np.full(n, value)
+        radii.setflags(write=False)
+        return value, radii
+    try:
+        radii = np.array(radius, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"radius must be a number or an (n,) array: {error}") from None
+    if radii.shape != (n,):
+        raise ValueError(
+            f"radius must be a number or an array of shape ({n},), got shape "
+            f"{radii.shape}"
+        )
+    if not np.all(np.isfinite(radii)) or np.any(radii <= 0):
+        raise ValueError("radius must be finite and in (0, inf) for every sphere")
+    radii.setflags(write=False)
+    return radii, radii
+
+
+def random_packing(n, phi, dim=3, seed=None, radius=0.5):
+    """Independent uniform random centres at volume fraction ``phi``.
+
+    Parameters
+    ----------
+    n : int
+        Number of spheres, >= 2.
+    phi : float
+        Volume fraction in (0, 1); the box edge is chosen to give it.
+    dim : int, default 3
+        Number of dimensions, >= 1.
+    seed : int, numpy.random.Generator or None
+        Seed of the positions.
+    radius : float or array_like of shape (n,), default 0.5
+        Sphere radius (in diameters of a unit sphere) or one per sphere.
+
+    Returns
+    -------
+    Packing
+        Overlaps are allowed: this is the initial state of BRO and SGD.
+    """
+    n = check_int(n, "n", minimum=2)
+    phi = check_real(phi, "phi", low=0.0, high=1.0)
+    dim = check_int(dim, "dim", minimum=1)
+    radius, radii = _as_radius(radius, n)
+    rng = np.random.default_rng(resolve_seed(seed))
+
+    box = box_for_phi(radii, phi, dim)
+    positions = rng.uniform(0.0, box, size=(n, dim))
+    return Packing(positions, box, radius)
+
+
+@njit(cache=True)
+def wrap_positions(positions, box):
+    """Wrap every coordinate into [0, box) in place and return the array."""
+    n, dim = positions.shape
+    for i in range(n):
+        for k in range(dim):
+            positions[i, k] = wrap(positions[i, k], box)
+    return positions
+
+
+@njit(cache=True, inline="always")
+def wrap(x, box):
+    """One coordinate wrapped into [0, box)."""
+    y = x - box * np.floor(x / box)
+    if y >= box:  # x a tiny negative number rounds up to box
+        y = 0.0
+    return y
+
+
+@njit(cache=True, inline="always")
+def min_image(dx, box):
+    """Minimum-image component of a displacement along one axis."""
+    return dx - box * np.rint(dx / box)

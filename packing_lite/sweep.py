@@ -1,0 +1,630 @@
+"""Grids of runs: one call, one tidy table, resumable.
+
+:func:`run_sweep` runs every combination of volume fraction, system size,
+dynamics parameters and replica, summarises each run with
+:func:`packing_lite.analysis.summarize_run`, and returns a
+:class:`pandas.DataFrame` with one row per run.
+
+Reproducibility. Every run is identified by a key, a hash of everything that
+determines it (dynamics, parameters, ``phi``, ``N``, ``dim``, step budget,
+recording interval, replica number and base seed). Its seeds are derived
+from the same information with :class:`numpy.random.SeedSequence`, never from
+its position in the grid or from the order in which runs finish, so a run
+gives the same result serially, in a process pool or on a Dask cluster, and
+adding points to a grid leaves the other runs unchanged. The initial
+configuration depends only on ``(phi, N, dim, replica, base_seed)``: all
+dynamics and parameters at one grid point start from the same positions,
+which makes their comparison less noisy.
+
+Resuming. With ``results_dir``, each finished run is written at once to
+``<key>.npz`` (its activity and loss records and its parameters) by a
+write to a temporary file followed by an atomic rename. A second call with
+the same directory loads the runs it finds instead of repeating them, so an
+interrupted sweep loses at most the runs that were in flight. The summary
+columns are recomputed from the stored records on loading, so changing
+``analysis_options`` needs no new runs.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import io
+import itertools
+import json
+import math
+import numbers
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from . import analysis
+
+__all__ = ["run_sweep", "load_sweep", "load_run", "summarize_sweep", "run_key"]
+
+#: Bumped when the meaning of a stored run changes, so old files are not
+#: mistaken for new ones.
+FORMAT_VERSION = 1
+
+#: Parameters each dynamics accepts; the first group is required.
+_PARAMETERS = {
+    "bro": {"required": ("eps",), "optional": ()},
+    "sgd": {"required": ("lr",), "optional": ("batch_fraction", "batch_size")},
+    "gd": {"required": ("lr",), "optional": ()},
+}
+_ALL_PARAMETERS = ("eps", "lr", "batch_fraction", "batch_size")
+_VARIANTS = {
+    "bro": ("particle", "reciprocal", "nonreciprocal"),
+    "sgd": ("particle", "pair"),
+}
+
+
+# ---------------------------------------------------------------------------
+# validation
+
+
+def _check_int(value, name, minimum):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (numbers.Integral, np.integer)
+    ):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _canonical_float(value, name):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (numbers.Real, np.integer, np.floating)
+    ):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    # 12 significant digits: 0.62 and 0.6200000000000001 (from linspace)
+    # name the same run
+    return float(f"{value:.12g}")
+
+
+def _as_list(values, name):
+    if isinstance(values, (str, bytes)):
+        raise TypeError(f"{name} must be a number or a sequence of numbers")
+    if np.ndim(values) == 0:
+        return [values]
+    values = list(np.asarray(values).ravel()) if isinstance(
+        values, np.ndarray) else list(values)
+    if not values:
+        raise ValueError(f"{name} must not be empty")
+    return values
+
+
+def _check_grid(dynamics, phi, n, params, n_seeds, dim, steps, record_every,
+                variant):
+    if dynamics not in _PARAMETERS:
+        raise ValueError(
+            f"dynamics must be one of {sorted(_PARAMETERS)}, got {dynamics!r}"
+        )
+    dim = _check_int(dim, "dim", 1)
+    steps = _check_int(steps, "steps", 1)
+    record_every = _check_int(record_every, "record_every", 1)
+    n_seeds = _check_int(n_seeds, "n_seeds", 1)
+    if dynamics == "gd":
+        variant = None
+    elif variant not in _VARIANTS[dynamics]:
+        raise ValueError(
+            f"variant must be one of {_VARIANTS[dynamics]} for dynamics "
+            f"{dynamics!r}, got {variant!r}"
+        )
+
+    phis = []
+    for v in _as_list(phi, "phi"):
+        v = _canonical_float(v, "phi")
+        if not 0 < v < 1:
+            raise ValueError(f"phi must be in (0, 1), got {v}")
+        phis.append(v)
+    ns = [_check_int(v, "n", 2) for v in _as_list(n, "n")]
+
+    spec = _PARAMETERS[dynamics]
+    allowed = spec["required"] + spec["optional"]
+    params = dict(params or {})
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise ValueError(
+            f"params {unknown} do not apply to dynamics {dynamics!r}; "
+            f"allowed: {list(allowed)}"
+        )
+    missing = [p for p in spec["required"] if p not in params]
+    if missing:
+        raise ValueError(f"params must give {missing} for dynamics {dynamics!r}")
+    if dynamics == "sgd" and ("batch_fraction" in params) == (
+        "batch_size" in params
+    ):
+        raise ValueError(
+            "params must give exactly one of 'batch_fraction' and 'batch_size' "
+            "for dynamics 'sgd'"
+        )
+    lists = {}
+    for name in allowed:
+        if name not in params:
+            continue
+        values = []
+        for v in _as_list(params[name], name):
+            if name == "batch_size":
+                values.append(_check_int(v, "batch_size", 1))
+                continue
+            v = _canonical_float(v, name)
+            if name == "batch_fraction" and not 0 < v <= 1:
+                raise ValueError(f"batch_fraction must be in (0, 1], got {v}")
+            if name != "batch_fraction" and not v > 0:
+                raise ValueError(f"{name} must be > 0, got {v}")
+            values.append(v)
+        if len(set(values)) != len(values):
+            raise ValueError(f"params[{name!r}] has repeated values")
+        lists[name] = values
+    if len(set(phis)) != len(phis):
+        raise ValueError("phi has repeated values")
+    if len(set(ns)) != len(ns):
+        raise ValueError("n has repeated values")
+    return dynamics, phis, ns, lists, n_seeds, dim, steps, record_every, variant
+
+
+# ---------------------------------------------------------------------------
+# keys and seeds
+
+
+def _digest(obj):
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _seed_from(base_seed, digest):
+    # 128 bits of the hash, split into 32-bit words, as entropy next to the
+    # base seed; the result is a 63-bit integer as the run functions expect
+    words = [int(digest[i:i + 8], 16) for i in range(0, 32, 8)]
+    state = np.random.SeedSequence([base_seed, *words]).generate_state(
+        1, np.uint64)
+    return int(state[0] >> np.uint64(1))
+
+
+def run_key(spec):
+    """Stable identifier of one run: a hex digest of its full specification.
+
+    Parameters
+    ----------
+    spec : dict
+        The run's specification (the ``spec`` stored with every result).
+
+    Returns
+    -------
+    str
+        24 hexadecimal characters.
+    """
+    return _digest(spec)[:24]
+
+
+def _make_spec(dynamics, phi, n, dim, steps, record_every, variant, params,
+               replica, base_seed):
+    spec = {
+        "version": FORMAT_VERSION,
+        "dynamics": dynamics,
+        "variant": variant,
+        "params": params,
+        "phi": phi,
+        "n": n,
+        "dim": dim,
+        "steps": steps,
+        "record_every": record_every,
+        "replica": replica,
+        "base_seed": base_seed,
+    }
+    start = {"phi": phi, "n": n, "dim": dim, "replica": replica}
+    spec["packing_seed"] = _seed_from(base_seed, _digest(start))
+    spec["seed"] = _seed_from(base_seed, _digest(spec))
+    return spec
+
+
+def _grid(dynamics, phis, ns, lists, n_seeds, dim, steps, record_every,
+          variant, base_seed):
+    names = list(lists)
+    specs = []
+    for n in ns:
+        for combo in itertools.product(*(lists[k] for k in names)):
+            params = dict(zip(names, combo))
+            for phi in phis:
+                for replica in range(n_seeds):
+                    specs.append(_make_spec(
+                        dynamics, phi, n, dim, steps, record_every, variant,
+                        params, replica, base_seed))
+    return specs
+
+
+# ---------------------------------------------------------------------------
+# one run
+
+
+def _execute(spec):
+    """Run one grid point; a module-level function so it pickles by name."""
+    from . import random_packing, run_bro, run_gd, run_sgd
+
+    started = time.perf_counter()
+    packing = random_packing(spec["n"], spec["phi"], dim=spec["dim"],
+                             seed=spec["packing_seed"])
+    common = dict(steps=spec["steps"], seed=spec["seed"],
+                  record_every=spec["record_every"], progress=False)
+    params = spec["params"]
+    if spec["dynamics"] == "bro":
+        result = run_bro(packing, params["eps"], variant=spec["variant"], **common)
+    elif spec["dynamics"] == "sgd":
+        result = run_sgd(packing, params["lr"],
+                         batch_fraction=params.get("batch_fraction"),
+                         batch_size=params.get("batch_size"),
+                         variant=spec["variant"], **common)
+    else:
+        result = run_gd(packing, params["lr"], **common)
+    return {
+        "times": np.asarray(result.times, dtype=np.int64),
+        "active_fraction": np.asarray(result.active_fraction, dtype=np.float64),
+        "loss": np.asarray(result.loss, dtype=np.float64),
+        "steps_taken": int(result.steps),
+        "absorbed": bool(result.absorbed),
+        "elapsed": time.perf_counter() - started,
+    }
+
+
+def _save(directory, spec, payload):
+    meta = {"spec": spec, "steps_taken": payload["steps_taken"],
+            "absorbed": payload["absorbed"], "elapsed": payload["elapsed"]}
+    buffer = io.BytesIO()
+    np.savez(buffer, times=payload["times"],
+             active_fraction=payload["active_fraction"], loss=payload["loss"],
+             meta=np.array(json.dumps(meta, sort_keys=True)))
+    final = Path(directory) / f"{run_key(spec)}.npz"
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".npz")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(buffer.getvalue())
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _load_file(path):
+    with np.load(path, allow_pickle=False) as data:
+        meta = json.loads(str(data["meta"]))
+        payload = {
+            "times": data["times"],
+            "active_fraction": data["active_fraction"],
+            "loss": data["loss"],
+            "steps_taken": int(meta["steps_taken"]),
+            "absorbed": bool(meta["absorbed"]),
+            "elapsed": float(meta["elapsed"]),
+        }
+    return meta["spec"], payload
+
+
+def _load_cached(directory, spec):
+    path = Path(directory) / f"{run_key(spec)}.npz"
+    if not path.exists():
+        return None
+    try:
+        stored, payload = _load_file(path)
+    except (OSError, ValueError, KeyError):
+        return None  # unreadable: run it again and overwrite
+    return payload if stored == spec else None
+
+
+def _row(spec, payload, analysis_options, cached):
+    summary = analysis.summarize_run(
+        payload["times"], payload["active_fraction"],
+        absorbed=payload["absorbed"], **analysis_options)
+    params = spec["params"]
+    n = spec["n"]
+    row = {
+        "dynamics": spec["dynamics"],
+        "variant": spec["variant"],
+        "dim": spec["dim"],
+        "n": n,
+        "phi": spec["phi"],
+    }
+    for name in _ALL_PARAMETERS:
+        row[name] = params.get(name, math.nan)
+    row.update({
+        "replica": spec["replica"],
+        "max_steps": spec["steps"],
+        "record_every": spec["record_every"],
+        "steps": payload["steps_taken"],
+        "absorbed": payload["absorbed"],
+        "absorption_time": summary["absorption_time"],
+        "f_a": summary["f_a"],
+        "f_a_err": summary["f_a_err"],
+        "steady": summary["steady"],
+        "tau_reach": summary["tau_reach"],
+        "tau_area": summary["tau_area"],
+        "f_a_final": float(payload["active_fraction"][-1]),
+        "loss_final_per_particle": float(payload["loss"][-1]) / n,
+        "seed": spec["seed"],
+        "packing_seed": spec["packing_seed"],
+        "base_seed": spec["base_seed"],
+        "key": run_key(spec),
+        "elapsed": payload["elapsed"],
+        "cached": cached,
+    })
+    return row
+
+
+# ---------------------------------------------------------------------------
+# executors
+
+
+def _is_dask_client(executor):
+    module = type(executor).__module__ or ""
+    return module.startswith("distributed") and hasattr(executor, "gather")
+
+
+def _completed(executor, specs):
+    """Yield ``(index, payload)`` as runs finish; cancel the rest on exit."""
+    if executor is None:
+        for i, spec in enumerate(specs):
+            yield i, _execute(spec)
+        return
+
+    if _is_dask_client(executor):
+        from distributed import as_completed
+
+        futures = [executor.submit(_execute, spec, pure=False) for spec in specs]
+        index = {f.key: i for i, f in enumerate(futures)}
+        try:
+            for future in as_completed(futures):
+                yield index[future.key], future.result()
+        finally:
+            executor.cancel([f for f in futures if not f.done()])
+        return
+
+    if not callable(getattr(executor, "submit", None)):
+        raise TypeError(
+            "executor must be None, a concurrent.futures-style executor with "
+            f"submit(), or a dask.distributed.Client; got {type(executor).__name__}"
+        )
+    futures = {executor.submit(_execute, spec): i for i, spec in enumerate(specs)}
+    try:
+        for future in concurrent.futures.as_completed(futures):
+            yield futures[future], future.result()
+    finally:
+        for future in futures:
+            future.cancel()
+
+
+# ---------------------------------------------------------------------------
+# public
+
+
+def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
+              record_every=1, variant="particle", base_seed=0,
+              results_dir=None, executor=None, progress=True, callback=None,
+              analysis_options=None):
+    """Run a grid of absorbing-state runs and tabulate their steady states.
+
+    The grid is every combination of ``n``, the values in ``params``,
+    ``phi`` and ``n_seeds`` replicas. Each run starts from
+    ``random_packing(n, phi, dim)`` and runs the chosen dynamics for at
+    most ``steps`` steps (it stops at absorption).
+
+    Parameters
+    ----------
+    dynamics : {"bro", "sgd", "gd"}
+        Biased random organization (:func:`packing_lite.run_bro`), SGD
+        (:func:`packing_lite.run_sgd`) or gradient descent
+        (:func:`packing_lite.run_gd`).
+    phi : float or sequence of float
+        Volume fractions, each in (0, 1).
+    n : int or sequence of int
+        Numbers of particles, each >= 2.
+    params : dict, optional
+        Dynamics parameters, each a number or a sequence of numbers:
+        ``eps`` for BRO; ``lr`` and one of ``batch_fraction`` (in (0, 1])
+        or ``batch_size`` (>= 1) for SGD; ``lr`` for GD. ``eps`` and ``lr``
+        are lengths in particle diameters, > 0.
+    n_seeds : int, optional
+        Independent replicas per grid point, >= 1.
+    dim : int, optional
+        Dimension, >= 1.
+    steps : int
+        Step budget of each run, >= 1.
+    record_every : int, optional
+        Record the activity every this many steps, >= 1.
+    variant : str, optional
+        Variant of the dynamics: ``"particle"`` (the paper's),
+        ``"reciprocal"`` or ``"nonreciprocal"`` for BRO, ``"pair"`` for SGD;
+        ignored for GD.
+    base_seed : int, optional
+        Root of all seeds, >= 0. Two sweeps with the same base seed give
+        the same run at the same grid point.
+    results_dir : str or path-like, optional
+        Directory (created if needed) where each run is saved as it
+        finishes and from which finished runs are loaded instead of rerun.
+    executor : optional
+        ``None`` runs serially in this process. Otherwise any object with
+        a ``concurrent.futures``-style ``submit`` (for example
+        :class:`concurrent.futures.ProcessPoolExecutor`) or a
+        :class:`dask.distributed.Client`. Results do not depend on it.
+    progress : bool, optional
+        Show a progress bar over runs.
+    callback : callable, optional
+        Called as ``callback(row)`` with the summary dict of each run that
+        finishes in this call (not for runs loaded from ``results_dir``),
+        after the run is saved. An exception it raises stops the sweep;
+        pending runs are cancelled.
+    analysis_options : dict, optional
+        Keyword arguments of :func:`packing_lite.analysis.summarize_run`
+        (``steady_kwargs``, ``rtol``, ``smooth``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per run, in grid order (``n``, parameters, ``phi``,
+        replica), with columns: ``dynamics``, ``variant``, ``dim``, ``n``,
+        ``phi``, ``eps``, ``lr``, ``batch_fraction``, ``batch_size`` (NaN
+        where they do not apply), ``replica``, ``max_steps``,
+        ``record_every``, ``steps`` (steps taken), ``absorbed``,
+        ``absorption_time``, ``f_a``, ``f_a_err``, ``steady``,
+        ``tau_reach``, ``tau_area``, ``f_a_final``,
+        ``loss_final_per_particle``, ``seed``, ``packing_seed``,
+        ``base_seed``, ``key``, ``elapsed`` (seconds) and ``cached`` (loaded
+        from ``results_dir`` rather than run now).
+
+    See Also
+    --------
+    load_sweep, load_run, summarize_sweep
+    """
+    (dynamics, phis, ns, lists, n_seeds, dim, steps, record_every,
+     variant) = _check_grid(dynamics, phi, n, params, n_seeds, dim, steps,
+                            record_every, variant)
+    base_seed = _check_int(base_seed, "base_seed", 0)
+    if callback is not None and not callable(callback):
+        raise TypeError("callback must be callable or None")
+    analysis_options = dict(analysis_options or {})
+    unknown = set(analysis_options) - {"steady_kwargs", "rtol", "smooth"}
+    if unknown:
+        raise ValueError(
+            f"analysis_options keys {sorted(unknown)} are not recognised; "
+            "allowed: ['steady_kwargs', 'rtol', 'smooth']"
+        )
+
+    specs = _grid(dynamics, phis, ns, lists, n_seeds, dim, steps, record_every,
+                  variant, base_seed)
+    rows = [None] * len(specs)
+    if results_dir is not None:
+        results_dir = Path(results_dir)
+        results_dir.mkdir(parents=True, exist_ok=True)
+        for i, spec in enumerate(specs):
+            payload = _load_cached(results_dir, spec)
+            if payload is not None:
+                rows[i] = _row(spec, payload, analysis_options, cached=True)
+    todo = [i for i, row in enumerate(rows) if row is None]
+
+    with tqdm(total=len(specs), initial=len(specs) - len(todo),
+              disable=not progress, desc=f"{dynamics} sweep", unit="run") as bar:
+        pending = [specs[i] for i in todo]
+        for j, payload in _completed(executor, pending):
+            i = todo[j]
+            if results_dir is not None:
+                _save(results_dir, specs[i], payload)
+            rows[i] = _row(specs[i], payload, analysis_options, cached=False)
+            bar.update(1)
+            if callback is not None:
+                callback(dict(rows[i]))
+    return pd.DataFrame(rows)
+
+
+def load_sweep(results_dir, *, analysis_options=None):
+    """Table of every run stored in a results directory.
+
+    Parameters
+    ----------
+    results_dir : str or path-like
+        A directory written by :func:`run_sweep` (possibly by several
+        sweeps).
+    analysis_options : dict, optional
+        As in :func:`run_sweep`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`run_sweep`, all with ``cached = True``,
+        sorted by dynamics, ``n``, parameters, ``phi`` and replica.
+    """
+    results_dir = Path(results_dir)
+    if not results_dir.is_dir():
+        raise FileNotFoundError(f"results_dir {str(results_dir)!r} is not a directory")
+    analysis_options = dict(analysis_options or {})
+    rows = []
+    for path in sorted(results_dir.glob("*.npz")):
+        if path.name.startswith(".tmp-"):
+            continue
+        spec, payload = _load_file(path)
+        rows.append(_row(spec, payload, analysis_options, cached=True))
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    order = ["dynamics", "n", *_ALL_PARAMETERS, "phi", "replica"]
+    return table.sort_values(order, kind="stable").reset_index(drop=True)
+
+
+def load_run(results_dir, key):
+    """The stored records of one run.
+
+    Parameters
+    ----------
+    results_dir : str or path-like
+        A directory written by :func:`run_sweep`.
+    key : str
+        The run's key (column ``key`` of the table).
+
+    Returns
+    -------
+    dict
+        ``spec`` (the run's specification), ``times``, ``active_fraction``,
+        ``loss``, ``steps_taken``, ``absorbed`` and ``elapsed``.
+    """
+    path = Path(results_dir) / f"{key}.npz"
+    if not path.exists():
+        raise FileNotFoundError(f"no run with key {key!r} in {str(results_dir)!r}")
+    spec, payload = _load_file(path)
+    return {"spec": spec, **payload}
+
+
+def summarize_sweep(table, *, tau="tau_reach"):
+    """Average a sweep table over replicas.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Output of :func:`run_sweep` or :func:`load_sweep`.
+    tau : {"tau_reach", "tau_area"}, optional
+        Which relaxation time to average.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per grid point (dynamics, variant, dim, ``n``, parameters,
+        ``phi``, step budget) with ``n_runs``, ``f_a`` and ``f_a_err``
+        (mean over replicas and its standard error, absorbed runs counting
+        as 0, see :func:`packing_lite.analysis.ensemble_mean`), ``tau`` and
+        ``tau_err``, ``absorbed_fraction``, ``steady_fraction`` and
+        ``mean_steps``.
+    """
+    if tau not in ("tau_reach", "tau_area"):
+        raise ValueError(f"tau must be 'tau_reach' or 'tau_area', got {tau!r}")
+    needed = {"f_a", "f_a_err", tau, "absorbed", "steady", "steps", "phi", "n"}
+    missing = needed - set(table.columns)
+    if missing:
+        raise ValueError(f"table lacks columns {sorted(missing)}")
+
+    by = [c for c in ["dynamics", "variant", "dim", "n", *_ALL_PARAMETERS,
+                      "phi", "max_steps", "record_every"] if c in table.columns]
+    out = []
+    for keys, group in table.groupby(by, dropna=False, sort=True):
+        f_a, f_a_err = analysis.ensemble_mean(group["f_a"], group["f_a_err"])
+        t, t_err = analysis.ensemble_mean(group[tau])
+        row = dict(zip(by, keys))
+        row.update({
+            "n_runs": len(group),
+            "f_a": f_a,
+            "f_a_err": f_a_err,
+            "tau": t,
+            "tau_err": t_err,
+            "absorbed_fraction": float(group["absorbed"].mean()),
+            "steady_fraction": float(group["steady"].mean()),
+            "mean_steps": float(group["steps"].mean()),
+        })
+        out.append(row)
+    return pd.DataFrame(out)

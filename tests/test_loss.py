@@ -1,0 +1,90 @@
+import numpy as np
+import pytest
+
+import packing_lite as pl
+from conftest import brute_force_gradient
+
+
+def test_case_a_loss_gradient_and_activity(case_a):
+    assert pl.hinge_loss(case_a) == pytest.approx(0.1, abs=1e-15)
+    np.testing.assert_allclose(pl.loss_gradient(case_a),
+                               [[0.5, 0, 0], [-0.5, 0, 0]], atol=1e-15)
+    np.testing.assert_array_equal(pl.active_mask(case_a), [True, True])
+
+
+def test_pair_across_the_periodic_boundary():
+    p = pl.Packing([[0.1, 0.0, 0.0], [9.9, 0.0, 0.0]], box=10.0)
+    assert pl.hinge_loss(p) == pytest.approx(0.4)
+    grad = pl.loss_gradient(p)
+    # the descent direction -grad pushes sphere 0 towards +x, away from 9.9
+    np.testing.assert_allclose(grad, [[-0.5, 0, 0], [0.5, 0, 0]], atol=1e-12)
+
+
+def test_pair_across_a_corner_in_2d():
+    p = pl.Packing([[0.1, 0.1], [9.9, 9.9]], box=10.0)
+    r = np.sqrt(0.08)
+    assert pl.hinge_loss(p) == pytest.approx((1 - r) / 2)
+    u = np.array([1.0, 1.0]) / np.sqrt(2)
+    np.testing.assert_allclose(pl.loss_gradient(p), [-0.5 * u, 0.5 * u])
+
+
+def test_touching_spheres_do_not_overlap():
+    p = pl.Packing([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]], box=10.0)
+    assert pl.hinge_loss(p) == 0.0
+    assert not pl.active_mask(p).any()
+    np.testing.assert_array_equal(pl.loss_gradient(p), 0.0)
+
+
+def test_three_spheres_on_a_line():
+    p = pl.Packing([[0.0], [0.9], [1.5]], box=10.0)
+    # pairs 0-1 (r = 0.9) and 1-2 (r = 0.6); 0-2 at 1.5 do not touch
+    assert pl.hinge_loss(p) == pytest.approx(0.05 + 0.2)
+    np.testing.assert_allclose(pl.loss_gradient(p)[:, 0], [0.5, 0.0, -0.5], atol=1e-15)
+    np.testing.assert_array_equal(pl.contact_numbers(p), [1, 2, 1])
+
+
+def test_case_b_contacts_and_gradient(case_b):
+    np.testing.assert_array_equal(pl.contact_numbers(case_b), [1, 2, 1])
+    grad = pl.loss_gradient(case_b)
+    np.testing.assert_allclose(grad[1], [0.0, -np.sqrt(2) / 2], atol=1e-12)
+
+
+def test_polydisperse_contact_distance():
+    p = pl.Packing([[0.0, 0.0], [1.1, 0.0]], box=10.0, radius=[0.5, 0.7])
+    assert pl.hinge_loss(p) == pytest.approx((1.2 - 1.1) / 2)
+
+
+@pytest.mark.parametrize("dim,n,phi", [(2, 60, 0.6), (3, 80, 0.5), (3, 40, 0.8)])
+def test_gradient_against_finite_differences(dim, n, phi):
+    p = pl.random_packing(n, phi, dim=dim, seed=5)
+    grad = pl.loss_gradient(p)
+    h = 1e-7
+    x = np.array(p.positions)
+    for i in range(0, n, 7):
+        for k in range(dim):
+            up, down = x.copy(), x.copy()
+            up[i, k] += h
+            down[i, k] -= h
+            numeric = (pl.hinge_loss(p.with_positions(up))
+                       - pl.hinge_loss(p.with_positions(down))) / (2 * h)
+            assert numeric == pytest.approx(grad[i, k], abs=1e-6)
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3, 4])
+@pytest.mark.parametrize("n,phi", [(30, 0.7), (400, 0.6), (400, 0.05)])
+def test_loss_and_gradient_match_brute_force(dim, n, phi):
+    p = pl.random_packing(n, phi, dim=dim, seed=dim * 100 + n)
+    loss, grad = brute_force_gradient(p)
+    assert pl.hinge_loss(p) == pytest.approx(loss, rel=1e-12, abs=1e-12)
+    np.testing.assert_allclose(pl.loss_gradient(p), grad, rtol=1e-10, atol=1e-12)
+
+
+def test_coincident_centres_get_a_seeded_random_direction():
+    p = pl.Packing([[1.0, 1.0, 1.0], [1.0, 1.0, 1.0], [5.0, 5.0, 5.0]], box=10.0)
+    grad = pl.loss_gradient(p, seed=3)
+    assert np.all(np.isfinite(grad))
+    np.testing.assert_allclose(np.linalg.norm(grad[0]), 0.5)
+    np.testing.assert_allclose(grad[0], -grad[1])
+    np.testing.assert_array_equal(grad, pl.loss_gradient(p, seed=3))
+    assert not np.array_equal(grad, pl.loss_gradient(p, seed=4))
+    assert pl.hinge_loss(p) == pytest.approx(0.5)

@@ -1,0 +1,53 @@
+import math
+
+import numpy as np
+import pytest
+
+import packing_lite as pl
+
+
+def test_ball_volume_matches_known_formulas():
+    assert pl.ball_volume(1, 0.5) == pytest.approx(1.0)
+    assert pl.ball_volume(2, 1.0) == pytest.approx(math.pi)
+    assert pl.ball_volume(3, 0.5) == pytest.approx(math.pi / 6)
+    assert pl.ball_volume(4, 1.0) == pytest.approx(math.pi**2 / 2)
+    assert pl.ball_volume(5, 1.0) == pytest.approx(8 * math.pi**2 / 15)
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("phi", [0.05, 0.5, 0.7])
+def test_random_packing_has_requested_volume_fraction(dim, phi):
+    p = pl.random_packing(300, phi, dim=dim, seed=3)
+    assert p.phi == pytest.approx(phi, rel=1e-12)
+    assert p.positions.shape == (300, dim)
+    assert np.all((p.positions >= 0) & (p.positions < p.box))
+
+
+def test_mixture_volume_fraction_uses_every_radius():
+    radii = np.where(np.arange(100) % 2 == 0, 0.5, 0.7)
+    p = pl.random_packing(100, 0.6, dim=2, seed=1, radius=radii)
+    volume = np.sum(np.pi * radii**2)
+    assert volume / p.box**2 == pytest.approx(0.6)
+    assert p.phi == pytest.approx(0.6)
+
+
+def test_random_packing_is_seeded():
+    a = pl.random_packing(50, 0.4, seed=11)
+    b = pl.random_packing(50, 0.4, seed=11)
+    c = pl.random_packing(50, 0.4, seed=12)
+    assert a == b
+    assert a != c
+
+
+def test_positions_are_wrapped_and_read_only():
+    p = pl.Packing([[-0.5, 10.5], [3.0, 20.0]], box=10.0)
+    np.testing.assert_allclose(p.positions, [[9.5, 0.5], [3.0, 0.0]])
+    with pytest.raises(ValueError):
+        p.positions[0, 0] = 1.0
+
+
+def test_copy_is_independent():
+    p = pl.random_packing(10, 0.3, seed=0, radius=np.full(10, 0.5))
+    q = p.copy()
+    assert p == q and q is not p
+    assert q.radii is not p.radii

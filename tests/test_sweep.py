@@ -1,0 +1,175 @@
+"""Sweeps: validation, seeds, executors and resuming an interrupted sweep."""
+
+import concurrent.futures
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from packing_lite import sweep
+
+# Small but real: 200 spheres, a few hundred steps, one volume fraction
+# that absorbs quickly and one that stays active.
+GRID = dict(dynamics="bro", phi=[0.4, 0.62], n=200, params={"eps": 0.05},
+            n_seeds=2, steps=200, record_every=10, progress=False)
+VOLATILE = ["elapsed", "cached"]
+
+
+def stable(table):
+    """The table without the columns that depend on when and how it ran."""
+    return table.drop(columns=VOLATILE).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def serial():
+    return sweep.run_sweep(**GRID)
+
+
+def test_table_shape_and_content(serial):
+    assert len(serial) == 4
+    assert list(serial["phi"]) == [0.4, 0.4, 0.62, 0.62]
+    assert list(serial["replica"]) == [0, 1, 0, 1]
+    low = serial[serial["phi"] == 0.4]
+    assert low["absorbed"].all()
+    assert (low["f_a"] == 0).all()
+    assert (low["absorption_time"] == low["steps"]).all()
+    assert (low["tau_reach"] == low["steps"]).all()
+    high = serial[serial["phi"] == 0.62]
+    assert not high["absorbed"].any()
+    assert (high["f_a"] > 0.5).all() and (high["steps"] == 200).all()
+    assert serial["key"].is_unique and serial["seed"].is_unique
+    assert not serial["cached"].any()
+    # replicas differ in their start, dynamics at one point share it
+    assert serial["packing_seed"].nunique() == 4
+
+
+def test_seeds_depend_on_the_point_not_the_grid(serial):
+    alone = sweep.run_sweep(**{**GRID, "phi": [0.62], "n_seeds": 1})
+    row = serial[(serial["phi"] == 0.62) & (serial["replica"] == 0)]
+    pd.testing.assert_frame_equal(stable(alone), stable(row))
+    # a linspace value names the same point as the typed one
+    assert sweep.run_sweep(**{**GRID, "phi": [np.linspace(0.5, 0.62, 3)[2]],
+                              "n_seeds": 1})["key"][0] == row["key"].iloc[0]
+    other = sweep.run_sweep(**{**GRID, "phi": [0.62], "n_seeds": 1,
+                               "base_seed": 1})
+    assert other["seed"][0] != row["seed"].iloc[0]
+
+
+def test_start_is_shared_across_dynamics(serial):
+    sgd = sweep.run_sweep("sgd", [0.4, 0.62], 200, n_seeds=2, steps=20,
+                          params={"lr": 0.05, "batch_fraction": 0.5},
+                          progress=False)
+    assert list(sgd["packing_seed"]) == list(serial["packing_seed"])
+    assert not set(sgd["seed"]) & set(serial["seed"])
+
+
+def test_thread_pool_equals_serial(serial):
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        table = sweep.run_sweep(**GRID, executor=pool)
+    pd.testing.assert_frame_equal(stable(table), stable(serial))
+
+
+def test_dask_cluster_equals_serial(serial):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1,
+                                  processes=True, dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            table = sweep.run_sweep(**GRID, executor=client)
+    pd.testing.assert_frame_equal(stable(table), stable(serial))
+
+
+class Stop(Exception):
+    pass
+
+
+def test_interrupted_sweep_resumes_without_redoing_runs(tmp_path, serial):
+    finished = []
+
+    def stop_after_three(row):
+        finished.append(row["key"])
+        if len(finished) == 3:
+            raise Stop
+
+    with pytest.raises(Stop):
+        sweep.run_sweep(**GRID, results_dir=tmp_path, callback=stop_after_three)
+    stored = sorted(p.stem for p in tmp_path.glob("*.npz"))
+    assert stored == sorted(finished)
+    assert not list(tmp_path.glob(".tmp-*"))
+
+    executed = []
+    table = sweep.run_sweep(**GRID, results_dir=tmp_path,
+                            callback=lambda row: executed.append(row["key"]))
+    assert len(executed) == 1 and executed[0] not in finished
+    assert table["cached"].sum() == 3
+    pd.testing.assert_frame_equal(stable(table), stable(serial))
+
+    # a third call runs nothing
+    again = sweep.run_sweep(**GRID, results_dir=tmp_path,
+                            callback=lambda row: executed.append(row))
+    assert len(executed) == 1 and again["cached"].all()
+
+    loaded = sweep.load_sweep(tmp_path)
+    pd.testing.assert_frame_equal(stable(loaded), stable(serial))
+    run = sweep.load_run(tmp_path, serial["key"][2])
+    assert run["spec"]["phi"] == 0.62 and run["times"][-1] == 200
+
+
+def test_unreadable_result_is_run_again(tmp_path):
+    grid = {**GRID, "phi": [0.4], "n_seeds": 1}
+    first = sweep.run_sweep(**grid, results_dir=tmp_path)
+    path = tmp_path / f"{first['key'][0]}.npz"
+    path.write_bytes(b"not a result")
+    second = sweep.run_sweep(**grid, results_dir=tmp_path)
+    assert not second["cached"][0]
+    pd.testing.assert_frame_equal(stable(first), stable(second))
+    assert sweep.run_sweep(**grid, results_dir=tmp_path)["cached"][0]
+
+
+def test_analysis_options_apply_to_stored_runs(tmp_path):
+    grid = {**GRID, "phi": [0.62], "n_seeds": 1}
+    sweep.run_sweep(**grid, results_dir=tmp_path)
+    mtime = os.path.getmtime(next(tmp_path.glob("*.npz")))
+    loose = sweep.run_sweep(**grid, results_dir=tmp_path,
+                            analysis_options={"steady_kwargs": {"atol": 1.0}})
+    assert loose["cached"][0] and loose["steady"][0]
+    assert os.path.getmtime(next(tmp_path.glob("*.npz"))) == mtime
+
+
+def test_summarize_sweep(serial):
+    summary = sweep.summarize_sweep(serial)
+    assert list(summary["n_runs"]) == [2, 2]
+    assert list(summary["absorbed_fraction"]) == [1.0, 0.0]
+    high = serial[serial["phi"] == 0.62]["f_a"]
+    assert summary["f_a"][1] == pytest.approx(high.mean())
+    assert summary["f_a_err"][1] == pytest.approx(high.std(ddof=1) / np.sqrt(2))
+    with pytest.raises(ValueError, match="tau must be"):
+        sweep.summarize_sweep(serial, tau="tau")
+
+
+@pytest.mark.parametrize(
+    "changes, error, match",
+    [
+        (dict(dynamics="langevin"), ValueError, "dynamics must be one of"),
+        (dict(params={}), ValueError, r"params must give \['eps'\]"),
+        (dict(params={"eps": 0.1, "lr": 0.1}), ValueError, "do not apply"),
+        (dict(params={"eps": -0.1}), ValueError, "eps must be > 0"),
+        (dict(phi=[0.5, 1.2]), ValueError, r"phi must be in \(0, 1\)"),
+        (dict(phi=[0.5, 0.5]), ValueError, "phi has repeated values"),
+        (dict(n=1), ValueError, "n must be >= 2"),
+        (dict(n=200.5), TypeError, "n must be an integer"),
+        (dict(n_seeds=0), ValueError, "n_seeds must be >= 1"),
+        (dict(steps=0), ValueError, "steps must be >= 1"),
+        (dict(variant="pair"), ValueError, "variant must be one of"),
+        (dict(base_seed=-1), ValueError, "base_seed must be >= 0"),
+        (dict(callback=3), TypeError, "callback must be callable"),
+        (dict(executor=object()), TypeError, "executor must be"),
+        (dict(analysis_options={"window": 0.5}), ValueError, "analysis_options"),
+        (dict(dynamics="sgd", params={"lr": 0.1}), ValueError, "exactly one of"),
+        (dict(dynamics="sgd", params={"lr": 0.1, "batch_fraction": 1.5}),
+         ValueError, r"batch_fraction must be in \(0, 1\]"),
+    ],
+)
+def test_validation(changes, error, match):
+    with pytest.raises(error, match=match):
+        sweep.run_sweep(**{**GRID, **changes})

@@ -1,0 +1,110 @@
+"""Every bad input gets a clear error naming the parameter and its range."""
+
+import numpy as np
+import pytest
+
+import packing_lite as pl
+
+
+@pytest.fixture(scope="module")
+def packing():
+    return pl.random_packing(50, 0.5, seed=1)
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    (dict(n=50, phi=0.0), ValueError, r"phi must be in \(0, 1\)"),
+    (dict(n=50, phi=1.0), ValueError, r"phi must be in \(0, 1\)"),
+    (dict(n=50, phi=-0.2), ValueError, r"phi must be in \(0, 1\)"),
+    (dict(n=50, phi=float("nan")), ValueError, r"phi must be finite"),
+    (dict(n=50, phi="0.5"), TypeError, r"phi must be a real number"),
+    (dict(n=1, phi=0.5), ValueError, r"n must be >= 2"),
+    (dict(n=2.5, phi=0.5), TypeError, r"n must be an integer"),
+    (dict(n=50, phi=0.5, dim=0), ValueError, r"dim must be >= 1"),
+    (dict(n=50, phi=0.5, radius=0.0), ValueError, r"radius must be in \(0, inf\)"),
+    (dict(n=50, phi=0.5, radius=-1.0), ValueError, r"radius must be in \(0, inf\)"),
+    (dict(n=50, phi=0.5, radius=np.ones(3)), ValueError, r"radius must be .* shape \(50,\)"),
+    (dict(n=3, phi=0.5, radius=[0.5, 0.0, 0.5]), ValueError, r"radius must be finite and in"),
+    (dict(n=50, phi=0.5, seed=-1), ValueError, r"seed must be in \[0, 2\*\*63\)"),
+    (dict(n=50, phi=0.5, seed=1.5), TypeError, r"seed must be None, an integer"),
+])
+def test_random_packing_rejects(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        pl.random_packing(**kwargs)
+
+
+@pytest.mark.parametrize("positions,box,match", [
+    (np.zeros(6), 5.0, r"positions must have shape \(n, dim\)"),
+    (np.zeros((1, 3)), 5.0, r"positions must have shape \(n, dim\) with n >= 2"),
+    (np.zeros((4, 0)), 5.0, r"positions must have shape"),
+    ([[0, 0], [np.nan, 1]], 5.0, r"positions must be finite"),
+    ([[0, 0], [np.inf, 1]], 5.0, r"positions must be finite"),
+    (np.zeros((3, 2)), 0.0, r"box must be in \(0, inf\)"),
+    (np.zeros((3, 2)), np.inf, r"box must be finite"),
+])
+def test_packing_rejects(positions, box, match):
+    with pytest.raises(ValueError, match=match):
+        pl.Packing(positions, box)
+
+
+def test_packing_rejects_text_positions():
+    with pytest.raises(TypeError, match="positions must be a real"):
+        pl.Packing([["a", "b"], ["c", "d"]], 5.0)
+
+
+@pytest.mark.parametrize("eps", [0.0, -0.1, np.nan, np.inf])
+def test_bro_rejects_eps(packing, eps):
+    with pytest.raises(ValueError, match=r"eps must be .*\(0, inf\)"):
+        pl.run_bro(packing, eps, 10)
+
+
+@pytest.mark.parametrize("lr", [0.0, -1.0, np.nan, np.inf])
+def test_sgd_rejects_lr(packing, lr):
+    with pytest.raises(ValueError, match=r"lr must be .*\(0, inf\)"):
+        pl.run_sgd(packing, lr, 10, batch_fraction=0.5)
+
+
+@pytest.mark.parametrize("b", [0.0, -0.5, 1.01, np.nan])
+def test_sgd_rejects_batch_fraction(packing, b):
+    with pytest.raises(ValueError, match=r"batch_fraction must be .*\(0, 1\]"):
+        pl.run_sgd(packing, 0.02, 10, batch_fraction=b)
+
+
+def test_sgd_rejects_batch_size(packing):
+    with pytest.raises(ValueError, match=r"batch_size must be >= 1"):
+        pl.run_sgd(packing, 0.02, 10, batch_size=0)
+    with pytest.raises(TypeError, match=r"batch_size must be an integer"):
+        pl.run_sgd(packing, 0.02, 10, batch_size=2.5)
+
+
+def test_sgd_needs_exactly_one_batch_rule(packing):
+    with pytest.raises(ValueError, match="exactly one of batch_fraction"):
+        pl.run_sgd(packing, 0.02, 10)
+    with pytest.raises(ValueError, match="exactly one of batch_fraction"):
+        pl.run_sgd(packing, 0.02, 10, batch_fraction=0.5, batch_size=3)
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda p: pl.run_bro(p, 0.02, -1), r"steps must be >= 0"),
+    (lambda p: pl.run_bro(p, 0.02, 1.5), r"steps must be an integer"),
+    (lambda p: pl.run_bro(p, 0.02, 10, record_every=0), r"record_every must be >= 1"),
+    (lambda p: pl.run_bro(p, 0.02, 10, variant="pairs"), r"variant must be one of"),
+    (lambda p: pl.run_sgd(p, 0.02, 10, batch_fraction=0.5, variant="x"),
+     r"variant must be one of"),
+    (lambda p: pl.run_bro(p.positions, 0.02, 10), r"packing must be a packing_lite"),
+    (lambda p: pl.run_sde(p, 10), r"give eps"),
+    (lambda p: pl.run_sde(p, 10, eps=0.1, lr=0.1), r"not both"),
+    (lambda p: pl.sample_displacements(p, "bro", 0, eps=0.1), r"samples must be >= 1"),
+    (lambda p: pl.sample_displacements(p, "gd", 5, eps=0.1), r"dynamics must be one of"),
+    (lambda p: pl.sample_displacements(p, "bro", 5, particles=[50], eps=0.1),
+     r"particles must be indices in \[0, 49\]"),
+])
+def test_run_arguments_are_checked(packing, call, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        call(packing)
+
+
+def test_zero_steps_records_the_initial_state(packing):
+    r = pl.run_bro(packing, 0.02, 0, seed=1)
+    assert r.steps == 0
+    np.testing.assert_array_equal(r.times, [0])
+    assert r.packing == packing

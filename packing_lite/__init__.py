@@ -15,6 +15,7 @@ from .dynamics import (
     RunResult, run_bro, run_gd, run_sde, run_sgd, sample_displacements,
 )
 from .loss import active_mask, contact_numbers, hinge_loss, loss_gradient, pair_loss
+from .io import load, save
 from .neighbors import brute_force_pairs, overlapping_pairs
 from .packing import Packing, ball_volume, random_packing
 
@@ -24,5 +25,6 @@ __all__ = [
     "Packing", "random_packing", "ball_volume",
     "hinge_loss", "loss_gradient", "active_mask", "contact_numbers", "pair_loss",
     "overlapping_pairs", "brute_force_pairs",
+    "save", "load",
     "RunResult", "run_bro", "run_sgd", "run_gd", "run_sde", "sample_displacements",
 ]

@@ -269,7 +269,8 @@ def _check_packing(packing):
         )
 
 
-def _run(packing, rule, steps, seed, record_every, progress, params):
+def _run(packing, rule, steps, seed, record_every, progress, params,
+         engine="fast"):
     _check_packing(packing)
     steps = check_int(steps, "steps", minimum=0)
     record_every = check_int(record_every, "record_every", minimum=1)
@@ -278,7 +279,16 @@ def _run(packing, rule, steps, seed, record_every, progress, params):
     positions = np.array(packing.positions, dtype=np.float64, order="C")
     radii = np.ascontiguousarray(packing.radii, dtype=np.float64)
     grid = CellGrid(packing.box, packing.max_contact, packing.dim, packing.n)
-    cell_of, slots, counts = grid.build(positions, packing.box)
+    engine = check_choice(engine, "engine", ("fast", "reference"))
+    if engine == "reference":  # full rebuild and full scan every step
+        cell_of, slots, counts = grid.build(positions, packing.box)
+        advance = _advance_reference
+    else:  # active-set engine, bit-identical to the reference
+        from ._engine import FastEngine  # it imports this module
+
+        cell_of = slots = counts = None
+        advance = FastEngine(packing.n, packing.dim, packing.box,
+                             packing.max_contact).advance
     n_max = steps // record_every + 3
     rec_times = np.empty(n_max, dtype=np.int64)
     rec_active = np.empty(n_max)
@@ -290,7 +300,7 @@ def _run(packing, rule, steps, seed, record_every, progress, params):
     try:
         while True:
             t_stop = min(t + chunk, steps)
-            t_new, n_records, absorbed, slots = _advance_reference(
+            t_new, n_records, absorbed, slots = advance(
                 positions, radii, packing.box, grid.per_side, grid.offsets,
                 cell_of, slots, counts, seed, rule.factor_kind, rule.scale,
                 rule.spread, rule.batch_size, rule.weight_kind, rule.weight_param,
@@ -330,8 +340,13 @@ def _progress_bar(steps, name):
     return tqdm(total=steps, desc=name, unit="step", leave=False)
 
 
-def _bro_rule(eps, variant):
-    eps = check_real(eps, "eps", low=0.0)
+def _length(value, name, packing):
+    """A step length in (0, box]: a longer kick would wrap round the box."""
+    return check_real(value, name, low=0.0, high=packing.box, high_open=False)
+
+
+def _bro_rule(packing, eps, variant):
+    eps = _length(eps, "eps", packing)
     variant = check_choice(variant, "variant",
                            ("particle", "reciprocal", "nonreciprocal"))
     if variant == "particle":
@@ -340,8 +355,8 @@ def _bro_rule(eps, variant):
     return Rule(FACTOR_CONSTANT, eps, weight_kind=kind), eps, variant
 
 
-def _sgd_rule(lr, batch_fraction, batch_size, variant):
-    lr = check_real(lr, "lr", low=0.0)
+def _sgd_rule(packing, lr, batch_fraction, batch_size, variant):
+    lr = _length(lr, "lr", packing)
     variant = check_choice(variant, "variant", ("particle", "pair"))
     if (batch_fraction is None) == (batch_size is None):
         raise ValueError(
@@ -378,8 +393,8 @@ def run_bro(packing, eps, steps, seed=None, record_every=1, variant="particle",
     packing : Packing
         Initial configuration; not modified.
     eps : float
-        Kick size in particle diameters, > 0 (0.02 kicks by at most 2 % of
-        a diameter per contact).
+        Kick size in particle diameters, in (0, box] (0.02 kicks by at most
+        2 % of a diameter per contact).
     steps : int
         Largest number of steps, >= 0. The run stops earlier when no
         sphere is active (the absorbing state).
@@ -399,7 +414,8 @@ def run_bro(packing, eps, steps, seed=None, record_every=1, variant="particle",
     -------
     RunResult
     """
-    rule, eps, variant = _bro_rule(eps, variant)
+    _check_packing(packing)
+    rule, eps, variant = _bro_rule(packing, eps, variant)
     params = {"dynamics": "bro", "eps": eps, "variant": variant}
     return _run(packing, rule, steps, seed, record_every, progress, params)
 
@@ -418,7 +434,7 @@ def run_sgd(packing, lr, steps, batch_fraction=None, batch_size=None, seed=None,
     packing : Packing
         Initial configuration; not modified.
     lr : float
-        Learning rate in particle diameters, > 0.
+        Learning rate in particle diameters, in (0, box].
     steps : int
         Largest number of steps, >= 0; stops early when absorbed.
     batch_fraction : float, optional
@@ -438,7 +454,8 @@ def run_sgd(packing, lr, steps, batch_fraction=None, batch_size=None, seed=None,
     -------
     RunResult
     """
-    rule, lr, variant = _sgd_rule(lr, batch_fraction, batch_size, variant)
+    _check_packing(packing)
+    rule, lr, variant = _sgd_rule(packing, lr, batch_fraction, batch_size, variant)
     params = {"dynamics": "sgd", "lr": lr, "batch_fraction": batch_fraction,
               "batch_size": batch_size, "variant": variant}
     return _run(packing, rule, steps, seed, record_every, progress, params)
@@ -451,18 +468,18 @@ def run_gd(packing, lr, steps, seed=None, record_every=1, progress=False):
     return result
 
 
-def _sde_rule(eps, lr, batch_fraction):
+def _sde_rule(packing, eps, lr, batch_fraction):
     if eps is not None:
         if lr is not None or batch_fraction is not None:
             raise ValueError(
                 "give eps (Eq. 1) or lr and batch_fraction (Eq. 3), not both"
             )
-        eps = check_real(eps, "eps", low=0.0)
+        eps = _length(eps, "eps", packing)
         rule = Rule(FACTOR_NORMAL, 0.5 * eps, 0.5 * eps / math.sqrt(3.0))
         return rule, {"dynamics": "sde-bro", "eps": eps}
     if lr is None or batch_fraction is None:
         raise ValueError("give eps (Eq. 1) or both lr and batch_fraction (Eq. 3)")
-    lr = check_real(lr, "lr", low=0.0)
+    lr = _length(lr, "lr", packing)
     b = check_real(batch_fraction, "batch_fraction", low=0.0, high=1.0,
                    high_open=False)
     rule = Rule(FACTOR_NORMAL, 0.5 * lr * b, 0.5 * lr * math.sqrt(b - b * b))
@@ -484,7 +501,8 @@ def run_sde(packing, steps, eps=None, lr=None, batch_fraction=None, seed=None,
     -------
     RunResult
     """
-    rule, params = _sde_rule(eps, lr, batch_fraction)
+    _check_packing(packing)
+    rule, params = _sde_rule(packing, eps, lr, batch_fraction)
     return _run(packing, rule, steps, seed, record_every, progress, params)
 
 
@@ -523,11 +541,11 @@ def sample_displacements(packing, dynamics, samples, particles=None, seed=None,
         raise ValueError(f"particles must be indices in [0, {packing.n - 1}]")
     particles = particles.astype(np.int64)
     if dynamics == "bro":
-        rule = _bro_rule(eps, variant)[0]
+        rule = _bro_rule(packing, eps, variant)[0]
     elif dynamics == "sgd":
-        rule = _sgd_rule(lr, batch_fraction, batch_size, variant)[0]
+        rule = _sgd_rule(packing, lr, batch_fraction, batch_size, variant)[0]
     else:
-        rule = _sde_rule(eps, lr, batch_fraction)[0]
+        rule = _sde_rule(packing, eps, lr, batch_fraction)[0]
     seed = resolve_seed(seed)
 
     grid = CellGrid(packing.box, packing.max_contact, packing.dim, packing.n)

@@ -46,7 +46,12 @@ class CellGrid:
     def __init__(self, box, cutoff, dim, n):
         per_side = max(1, int(np.floor(box / cutoff)))
         cap = max(1, int(np.floor((_MAX_CELLS_PER_SPHERE * n) ** (1.0 / dim))))
-        self.per_side = min(per_side, cap)
+        per_side = min(per_side, cap)
+        # In high dimensions 2^dim or 3^dim neighbour cells can outnumber the
+        # spheres; one cell (every pair checked) is then the cheaper search.
+        if min(per_side, 3) ** dim > 2 * n + 27:
+            per_side = 1
+        self.per_side = per_side
         self.dim = dim
         self.n_cells = self.per_side**dim
         self.offsets = neighbor_offsets(self.per_side, dim)
@@ -88,7 +93,9 @@ def cell_index(x, box, per_side):
     index = 0
     for k in range(x.shape[0]):
         c = int(x[k] / box * per_side)
-        if c >= per_side:
+        if c < 0:  # unreachable for wrapped input; keeps indices in range
+            c = 0
+        elif c >= per_side:
             c = per_side - 1
         index = index * per_side + c
     return index

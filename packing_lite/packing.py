@@ -231,7 +231,9 @@ def wrap_positions(positions, box):
 def wrap(x, box):
     """One coordinate wrapped into [0, box)."""
     y = x - box * np.floor(x / box)
-    if y >= box:  # x a tiny negative number rounds up to box
+    if y < 0.0:  # x / box underflowed to -0.0
+        y += box
+    if y >= box:  # a tiny negative x rounds up to box
         y = 0.0
     return y
 

@@ -1,0 +1,93 @@
+import json
+
+import numpy as np
+import pytest
+
+import packing_lite as pl
+from packing_lite import io
+
+
+def test_packing_round_trip(tmp_path):
+    radii = np.where(np.arange(40) % 2 == 0, 0.5, 0.7)
+    p = pl.random_packing(40, 0.5, dim=2, seed=1, radius=radii)
+    path = pl.save(p, tmp_path / "mixture")
+    assert path.name == "mixture.npz"
+    q = pl.load(path)
+    assert q == p
+    np.testing.assert_array_equal(q.radius, radii)
+
+
+def test_equal_radius_stays_a_number(tmp_path):
+    p = pl.random_packing(10, 0.3, seed=2, radius=0.25)
+    q = pl.load(pl.save(p, tmp_path / "p.npz"))
+    assert q.radius == 0.25 and q == p
+
+
+def test_run_round_trip_keeps_parameters_seed_and_version(tmp_path):
+    p = pl.random_packing(200, 0.62, seed=3)
+    r = pl.run_sgd(p, 0.05, 120, batch_fraction=0.2, seed=4, record_every=10)
+    q = pl.load(pl.save(r, tmp_path / "run.npz"))
+    assert q.packing == r.packing
+    for name in ("times", "active_fraction", "loss"):
+        np.testing.assert_array_equal(getattr(q, name), getattr(r, name))
+    assert (q.steps, q.absorbed, q.seed) == (r.steps, r.absorbed, r.seed)
+    assert q.params["batch_fraction"] == 0.2
+    assert q.params["package_version"] == pl.__version__
+    # the stored seed repeats the run exactly
+    again = pl.run_sgd(p, 0.05, 120, batch_fraction=0.2, seed=q.seed, record_every=10)
+    assert again.packing == q.packing
+
+
+def test_interrupted_write_leaves_the_old_file(tmp_path, monkeypatch):
+    p = pl.random_packing(10, 0.3, seed=5)
+    path = pl.save(p, tmp_path / "p.npz")
+
+    def broken_savez(stream, **arrays):
+        stream.write(b"PK\x03\x04 half a file")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(io.np, "savez", broken_savez)
+    with pytest.raises(KeyboardInterrupt):
+        pl.save(pl.random_packing(10, 0.3, seed=6), path)
+    monkeypatch.undo()
+    assert pl.load(path) == p
+    assert [f.name for f in tmp_path.iterdir()] == ["p.npz"]
+
+
+def test_truncated_file_is_refused(tmp_path):
+    path = pl.save(pl.random_packing(50, 0.3, seed=7), tmp_path / "p.npz")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="not a readable .npz file"):
+        pl.load(path)
+
+
+def _rewrite_meta(path, **changes):
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    meta = json.loads(str(arrays["meta"]))
+    meta.update(changes)
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(path, **arrays)
+
+
+def test_newer_format_says_why(tmp_path):
+    path = pl.save(pl.random_packing(10, 0.3, seed=8), tmp_path / "p.npz")
+    _rewrite_meta(path, format_version=io.FORMAT_VERSION + 1, package_version="9.0")
+    with pytest.raises(ValueError, match="format version 2 by packing_lite 9.0"):
+        pl.load(path)
+
+
+def test_foreign_npz_is_refused(tmp_path):
+    np.savez(tmp_path / "other.npz", x=np.zeros(3))
+    with pytest.raises(ValueError, match="no packing_lite metadata"):
+        pl.load(tmp_path / "other.npz")
+    path = pl.save(pl.random_packing(10, 0.3, seed=8), tmp_path / "p.npz")
+    _rewrite_meta(path, format="something else")
+    with pytest.raises(ValueError, match="not a packing_lite file"):
+        pl.load(path)
+
+
+def test_save_rejects_other_objects(tmp_path):
+    with pytest.raises(TypeError, match="obj must be a Packing or a RunResult"):
+        pl.save(np.zeros(3), tmp_path / "x.npz")

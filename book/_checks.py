@@ -21,7 +21,7 @@ def _as_vector(value, name):
     try:
         vector = np.asarray(value, dtype=float).reshape(-1)
     except (TypeError, ValueError):
-        print(f"{name} should be a number or a list of 3 numbers.")
+        print(f"{name}: could not read this answer as numbers.")
         return None
     return vector
 
@@ -40,7 +40,7 @@ def check_line_of_three(loss, middle_gradient, end_gradient):
     """
     if loss is None or middle_gradient is None or end_gradient is None:
         print("Fill in all three answers, then run this cell again.")
-        return False
+        return
 
     packing = _line_of_three()
     expected_loss = pl.hinge_loss(packing)
@@ -49,30 +49,25 @@ def check_line_of_three(loss, middle_gradient, end_gradient):
                _as_vector(middle_gradient, "middle_gradient"),
                _as_vector(end_gradient, "end_gradient")]
     if any(a is None for a in answers):
-        return False
+        return
     loss_v, middle_v, end_v = answers
 
-    right = True
     if loss_v.size != 1 or not np.isclose(loss_v[0], expected_loss, atol=1e-6):
-        right = False
         print("loss: not yet. Hint: list the pairs whose centres are closer "
               "than one diameter; each contributes half of its overlap.")
     else:
         print("loss: right.")
     if middle_v.size != 3 or not np.allclose(middle_v, expected_grad[1],
                                              atol=1e-6):
-        right = False
         print("middle_gradient: not yet. Hint: the middle sphere is pushed "
               "by both neighbours; add the two unit vectors.")
     else:
         print("middle_gradient: right.")
     if end_v.size != 3 or not np.allclose(end_v, expected_grad[0], atol=1e-6):
-        right = False
         print("end_gradient: not yet. Hint: the gradient points the way the "
               "loss grows, so it is minus one half times the push.")
     else:
         print("end_gradient: right.")
-    return right
 
 
 def check_moment_matching(batch_fraction, lr, eps=0.02):
@@ -89,20 +84,21 @@ def check_moment_matching(batch_fraction, lr, eps=0.02):
     """
     if batch_fraction is None or lr is None:
         print("Fill in both answers, then run this cell again.")
-        return False
+        return
     try:
         batch_fraction, lr = float(batch_fraction), float(lr)
     except (TypeError, ValueError):
         print("Both answers should be numbers.")
-        return False
+        return
 
+    # Answers rounded to two or three significant figures pass.
     # Mean: lr * b_f = eps; variance: lr**2 * b_f * (1 - b_f) = eps**2 / 3.
-    mean_ok = np.isclose(lr * batch_fraction, eps, rtol=1e-3)
+    mean_ok = np.isclose(lr * batch_fraction, eps, rtol=3e-2)
     var_ok = np.isclose(lr**2 * batch_fraction * (1 - batch_fraction),
-                        eps**2 / 3, rtol=1e-3)
+                        eps**2 / 3, rtol=3e-2)
     if mean_ok and var_ok:
         print("Right: with these values SGD has BRO's mean and variance.")
-        return True
+        return
     if mean_ok:
         print("The mean step matches, the variance does not. Hint: divide "
               "the variance condition by the square of the mean condition; "
@@ -111,4 +107,3 @@ def check_moment_matching(batch_fraction, lr, eps=0.02):
         print("The mean step does not match yet. Hint: the mean of a "
               "uniform number on [0, eps] is eps / 2, and an SGD step "
               "happens with probability b_f.")
-    return False

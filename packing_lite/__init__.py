@@ -12,7 +12,7 @@ size ``eps`` and the learning rate ``lr`` are fractions of a diameter.
 """
 
 from .dynamics import (
-    RunResult, run_bro, run_gd, run_sde, run_sgd, sample_displacements,
+    RunResult, continue_run, run_bro, run_gd, run_sde, run_sgd, sample_displacements,
 )
 from .loss import active_mask, contact_numbers, hinge_loss, loss_gradient, pair_loss
 from .io import load, save
@@ -27,4 +27,5 @@ __all__ = [
     "overlapping_pairs", "brute_force_pairs",
     "save", "load",
     "RunResult", "run_bro", "run_sgd", "run_gd", "run_sde", "sample_displacements",
+    "continue_run",
 ]

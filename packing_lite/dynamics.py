@@ -41,6 +41,7 @@ from ._validation import check_choice, check_int, check_real, resolve_seed
 
 __all__ = [
     "RunResult", "run_bro", "run_sgd", "run_gd", "run_sde", "sample_displacements",
+    "continue_run",
 ]
 
 FACTOR_UNIFORM = 0
@@ -270,7 +271,8 @@ def _check_packing(packing):
 
 
 def _run(packing, rule, steps, seed, record_every, progress, params,
-         engine="fast"):
+         engine="fast", first_step=0):
+    """Run ``steps`` steps of ``rule``, numbered from ``first_step``."""
     _check_packing(packing)
     steps = check_int(steps, "steps", minimum=0)
     record_every = check_int(record_every, "record_every", minimum=1)
@@ -296,10 +298,11 @@ def _run(packing, rule, steps, seed, record_every, progress, params,
 
     chunk = max(1, min(steps, 200)) if progress else max(steps, 1)
     bar = _progress_bar(steps, params["dynamics"]) if progress else None
-    t, n_records, absorbed = 0, 0, False
+    last = first_step + steps
+    t, n_records, absorbed = first_step, 0, False
     try:
         while True:
-            t_stop = min(t + chunk, steps)
+            t_stop = min(t + chunk, last)
             t_new, n_records, absorbed, slots = advance(
                 positions, radii, packing.box, grid.per_side, grid.offsets,
                 cell_of, slots, counts, seed, rule.factor_kind, rule.scale,
@@ -308,7 +311,7 @@ def _run(packing, rule, steps, seed, record_every, progress, params,
             )
             if bar is not None:
                 bar.update(t_new - t)
-            if absorbed or t_new == steps:
+            if absorbed or t_new == last:
                 t = t_new
                 break
             # the state at t_stop was scanned and maybe recorded; drop that
@@ -321,7 +324,7 @@ def _run(packing, rule, steps, seed, record_every, progress, params,
             bar.close()
 
     params = dict(params, n=packing.n, dim=packing.dim, phi=packing.phi,
-                  record_every=record_every, steps_requested=steps)
+                  record_every=record_every, steps_requested=last)
     return RunResult(
         times=rec_times[:n_records].copy(),
         active_fraction=rec_active[:n_records].copy(),
@@ -332,6 +335,64 @@ def _run(packing, rule, steps, seed, record_every, progress, params,
         seed=seed,
         params=params,
     )
+
+
+def continue_run(result, steps, progress=False):
+    """Run ``steps`` more steps of the run that produced ``result``.
+
+    The continuation uses the same dynamics, parameters and seed and goes
+    on numbering steps from ``result.steps``, so a run interrupted and
+    continued (for example after :func:`packing_lite.save` and
+    :func:`packing_lite.load`) ends in exactly the configuration of an
+    uninterrupted run of the same total length. Its records are those of
+    the uninterrupted run plus the one taken at the interruption.
+
+    Parameters
+    ----------
+    result : RunResult
+    steps : int
+        Further steps, >= 0.
+    progress : bool, default False
+
+    Returns
+    -------
+    RunResult
+        The whole run: records of ``result`` followed by the new ones.
+    """
+    if not isinstance(result, RunResult):
+        raise TypeError(f"result must be a RunResult, got {type(result).__name__}")
+    steps = check_int(steps, "steps", minimum=0)
+    params = dict(result.params)
+    packing = result.packing
+    name = params.get("dynamics")
+    if name == "bro":
+        rule = _bro_rule(packing, params["eps"], params["variant"])[0]
+    elif name == "sgd":
+        rule = _sgd_rule(packing, params["lr"], params["batch_fraction"],
+                         params["batch_size"], params["variant"])[0]
+    elif name == "sde-bro":
+        rule = _sde_rule(packing, params["eps"], None, None)[0]
+    elif name == "sde-sgd":
+        rule = _sde_rule(packing, None, params["lr"], params["batch_fraction"])[0]
+    else:
+        raise ValueError(f"result.params['dynamics'] is {name!r}: not a known run")
+    if result.absorbed or steps == 0:
+        return result
+    more = _run(packing, rule, steps, result.seed, params["record_every"], progress,
+                {k: params[k] for k in params if k not in _DERIVED},
+                first_step=result.steps)
+    new = more.times > result.steps
+    return RunResult(
+        times=np.concatenate([result.times, more.times[new]]),
+        active_fraction=np.concatenate([result.active_fraction,
+                                        more.active_fraction[new]]),
+        loss=np.concatenate([result.loss, more.loss[new]]),
+        steps=more.steps, absorbed=more.absorbed, packing=more.packing,
+        seed=result.seed, params=dict(more.params, phi=result.params["phi"]),
+    )
+
+
+_DERIVED = ("n", "dim", "phi", "record_every", "steps_requested", "package_version")
 
 
 def _progress_bar(steps, name):

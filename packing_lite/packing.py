@@ -31,7 +31,7 @@ def box_for_phi(radii, phi, dim):
 
 
 def _ball_volumes(radii, dim):
-    return ball_volume(dim) * np.asarray(radii, dtype=np.float64) ** dim
+    return ball_volume(dim) * np.asarray(radii, dtype=np.float64) ** np.float64(dim)
 
 
 class Packing:
@@ -212,7 +212,14 @@ def random_packing(n, phi, dim=3, seed=None, radius=0.5):
     radius, radii = _as_radius(radius, n)
     rng = np.random.default_rng(resolve_seed(seed))
 
-    box = box_for_phi(radii, phi, dim)
+    with np.errstate(over="ignore", under="ignore"):
+        box = box_for_phi(radii, phi, dim)
+    if not (np.isfinite(box) and box > 0):
+        raise ValueError(
+            f"radius and dim give a box edge of {box} at phi={phi}: choose "
+            f"radius in about [1e-30, 1e30] so that sphere volumes are finite "
+            f"and non-zero"
+        )
     positions = rng.uniform(0.0, box, size=(n, dim))
     return Packing(positions, box, radius)
 

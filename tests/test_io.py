@@ -91,3 +91,30 @@ def test_foreign_npz_is_refused(tmp_path):
 def test_save_rejects_other_objects(tmp_path):
     with pytest.raises(TypeError, match="obj must be a Packing or a RunResult"):
         pl.save(np.zeros(3), tmp_path / "x.npz")
+
+
+@pytest.mark.parametrize("make", [
+    lambda p, n: pl.run_bro(p, 0.02, n, seed=9, record_every=10),
+    lambda p, n: pl.run_sgd(p, 0.03, n, batch_size=30, seed=9, record_every=10),
+    lambda p, n: pl.run_sde(p, n, lr=0.02, batch_fraction=0.4, seed=9, record_every=10),
+])
+def test_interrupted_run_continues_to_the_same_state(tmp_path, make):
+    p = pl.random_packing(300, 0.64, seed=10)
+    whole = make(p, 130)
+    part = pl.load(pl.save(make(p, 65), tmp_path / "part"))
+    resumed = pl.continue_run(part, 65)
+    assert resumed.steps == 130 and not resumed.absorbed
+    assert resumed.packing == whole.packing
+    # the same records, plus the one taken at the interruption (step 65)
+    keep = resumed.times != 65
+    np.testing.assert_array_equal(resumed.times[keep], whole.times)
+    np.testing.assert_array_equal(resumed.loss[keep], whole.loss)
+    assert pl.continue_run(resumed, 0) is resumed
+
+
+def test_continue_run_checks_its_input():
+    with pytest.raises(TypeError, match="result must be a RunResult"):
+        pl.continue_run(pl.random_packing(10, 0.3, seed=1), 5)
+    r = pl.run_bro(pl.random_packing(10, 0.3, seed=1), 0.02, 1, seed=1)
+    with pytest.raises(ValueError, match="steps must be >= 0"):
+        pl.continue_run(r, -1)

@@ -183,6 +183,11 @@ def _pairs_from_cells(positions, radii, box, per_side, offsets, cell_of, slots, 
                 if _overlap(positions, radii, box, i, j):
                     out_i.append(i)
                     out_j.append(j)
+    return _pair_array(out_i, out_j)
+
+
+@njit(cache=True)
+def _pair_array(out_i, out_j):
     result = np.empty((len(out_i), 2), dtype=np.intp)
     for k in range(len(out_i)):
         result[k, 0] = out_i[k]
@@ -210,11 +215,7 @@ def _pairs_brute_force(positions, radii, box):
             if _overlap(positions, radii, box, i, j):
                 out_i.append(i)
                 out_j.append(j)
-    result = np.empty((len(out_i), 2), dtype=np.intp)
-    for k in range(len(out_i)):
-        result[k, 0] = out_i[k]
-        result[k, 1] = out_j[k]
-    return result
+    return _pair_array(out_i, out_j)
 
 
 def _sorted_pairs(pairs):

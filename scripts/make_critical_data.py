@@ -83,6 +83,9 @@ def parse_args(argv):
                              "(default: build/critical-runs/<size>)")
     parser.add_argument("--out", type=Path, default=ROOT / "data",
                         help="output directory (default: data/)")
+    parser.add_argument("--dynamics", nargs="+", choices=list(DYNAMICS),
+                        default=list(DYNAMICS),
+                        help="which dynamics to run (default: all three)")
     parser.add_argument("--no-progress", action="store_true",
                         help="hide the progress bars")
     args = parser.parse_args(argv)
@@ -125,7 +128,8 @@ def main(argv=None):
             args.workers, mp_context=multiprocessing.get_context("spawn"))
     tables = []
     try:
-        for label, (dynamics, params) in DYNAMICS.items():
+        for label in args.dynamics:
+            dynamics, params = DYNAMICS[label]
             table = sweep.run_sweep(
                 dynamics, grid["phi"], grid["n"], params=params,
                 n_seeds=grid["n_seeds"], steps=grid["steps"],
@@ -162,7 +166,8 @@ def main(argv=None):
         "cpu_count": os.cpu_count(),
         "base_seed": BASE_SEED,
         "grid": grid,
-        "dynamics": {k: {"dynamics": d, **p} for k, (d, p) in DYNAMICS.items()},
+        "dynamics": {k: {"dynamics": DYNAMICS[k][0], **DYNAMICS[k][1]}
+                     for k in args.dynamics},
         "steady_rule": "last half of the run; steady if the means of its two "
                        "quarters agree within 2 combined block errors",
         "tau_reach": "absorption step if absorbed, else first time the "
@@ -172,7 +177,11 @@ def main(argv=None):
                     "steady",
     }
 
-    runs_path = args.out / f"critical_{args.size}_runs.csv"
+    # a partial regeneration must not overwrite the complete files
+    stem = f"critical_{args.size}"
+    if args.dynamics != list(DYNAMICS):
+        stem += "_" + "_".join(args.dynamics)
+    runs_path = args.out / f"{stem}_runs.csv"
     columns = [c for c in table.columns if c not in ("cached",)]
     tmp = runs_path.with_suffix(".csv.tmp")
     with open(tmp, "w") as fh:
@@ -182,7 +191,7 @@ def main(argv=None):
     os.replace(tmp, runs_path)
 
     times, points, curves = mean_curves(table, cache, grid)
-    curves_path = args.out / f"critical_{args.size}_curves.npz"
+    curves_path = args.out / f"{stem}_curves.npz"
     tmp = curves_path.with_suffix(".tmp.npz")
     np.savez_compressed(
         tmp, times=times, f_a=curves.astype(np.float32),
@@ -196,7 +205,7 @@ def main(argv=None):
     # a short report for whoever ran the script
     print(f"{len(table)} runs in {elapsed:.0f} s "
           f"({meta['runs_loaded_from_cache']} from cache)")
-    for label, (dynamics, params) in DYNAMICS.items():
+    for label in args.dynamics:
         part = table[table["label"] == label]
         for n, sub in part.groupby("n"):
             try:

@@ -208,7 +208,7 @@ def run_key(spec):
 
 
 def _make_spec(dynamics, phi, n, dim, steps, record_every, variant, params,
-               replica, base_seed):
+               replica, base_seed, radius_ratio=None):
     spec = {
         "version": FORMAT_VERSION,
         "dynamics": dynamics,
@@ -223,13 +223,17 @@ def _make_spec(dynamics, phi, n, dim, steps, record_every, variant, params,
         "base_seed": base_seed,
     }
     start = {"phi": phi, "n": n, "dim": dim, "replica": replica}
+    if radius_ratio is not None:
+        # only when set, so monodisperse keys stay what they were
+        spec["radius_ratio"] = radius_ratio
+        start["radius_ratio"] = radius_ratio
     spec["packing_seed"] = _seed_from(base_seed, _digest(start))
     spec["seed"] = _seed_from(base_seed, _digest(spec))
     return spec
 
 
 def _grid(dynamics, phis, ns, lists, n_seeds, dim, steps, record_every,
-          variant, base_seed):
+          variant, base_seed, radius_ratio):
     names = list(lists)
     specs = []
     for n in ns:
@@ -239,7 +243,7 @@ def _grid(dynamics, phis, ns, lists, n_seeds, dim, steps, record_every,
                 for replica in range(n_seeds):
                     specs.append(_make_spec(
                         dynamics, phi, n, dim, steps, record_every, variant,
-                        params, replica, base_seed))
+                        params, replica, base_seed, radius_ratio))
     return specs
 
 
@@ -252,8 +256,12 @@ def _execute(spec):
     from . import random_packing, run_bro, run_gd, run_sgd
 
     started = time.perf_counter()
+    radius = 0.5
+    if spec.get("radius_ratio") is not None:
+        radius = np.full(spec["n"], 0.5)
+        radius[spec["n"] // 2:] *= spec["radius_ratio"]
     packing = random_packing(spec["n"], spec["phi"], dim=spec["dim"],
-                             seed=spec["packing_seed"])
+                             seed=spec["packing_seed"], radius=radius)
     common = dict(steps=spec["steps"], seed=spec["seed"],
                   record_every=spec["record_every"], progress=False)
     params = spec["params"]
@@ -334,6 +342,7 @@ def _row(spec, payload, analysis_options, cached):
         "dim": spec["dim"],
         "n": n,
         "phi": spec["phi"],
+        "radius_ratio": spec.get("radius_ratio", math.nan),
     }
     for name in _ALL_PARAMETERS:
         row[name] = params.get(name, math.nan)
@@ -386,7 +395,9 @@ def _completed(executor, specs):
             for future in as_completed(futures):
                 yield index[future.key], future.result()
         finally:
-            executor.cancel([f for f in futures if not f.done()])
+            unfinished = [f for f in futures if not f.done()]
+            if unfinished:
+                executor.cancel(unfinished)
         return
 
     if not callable(getattr(executor, "submit", None)):
@@ -408,7 +419,7 @@ def _completed(executor, specs):
 
 
 def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
-              record_every=1, variant="particle", base_seed=0,
+              record_every=1, variant="particle", radius_ratio=None, base_seed=0,
               results_dir=None, executor=None, progress=True, callback=None,
               analysis_options=None):
     """Run a grid of absorbing-state runs and tabulate their steady states.
@@ -445,6 +456,11 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
         Variant of the dynamics: ``"particle"`` (the paper's),
         ``"reciprocal"`` or ``"nonreciprocal"`` for BRO, ``"pair"`` for SGD;
         ignored for GD.
+    radius_ratio : float, optional
+        Run a 50:50 mixture: the first ``n // 2`` spheres have radius 0.5,
+        the others ``0.5 * radius_ratio`` (> 0). Monodisperse (all 0.5) by
+        default. Monodisperse packings crystallise in 2D at small kicks;
+        the usual disordered choice there is 1.4.
     base_seed : int, optional
         Root of all seeds, >= 0. Two sweeps with the same base seed give
         the same run at the same grid point.
@@ -472,7 +488,7 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
     pandas.DataFrame
         One row per run, in grid order (``n``, parameters, ``phi``,
         replica), with columns: ``dynamics``, ``variant``, ``dim``, ``n``,
-        ``phi``, ``eps``, ``lr``, ``batch_fraction``, ``batch_size`` (NaN
+        ``phi``, ``radius_ratio`` (NaN if monodisperse), ``eps``, ``lr``, ``batch_fraction``, ``batch_size`` (NaN
         where they do not apply), ``replica``, ``max_steps``,
         ``record_every``, ``steps`` (steps taken), ``absorbed``,
         ``absorption_time``, ``f_a``, ``f_a_err``, ``steady``,
@@ -489,6 +505,10 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
      variant) = _check_grid(dynamics, phi, n, params, n_seeds, dim, steps,
                             record_every, variant)
     base_seed = _check_int(base_seed, "base_seed", 0)
+    if radius_ratio is not None:
+        radius_ratio = _canonical_float(radius_ratio, "radius_ratio")
+        if not radius_ratio > 0:
+            raise ValueError(f"radius_ratio must be > 0, got {radius_ratio}")
     if callback is not None and not callable(callback):
         raise TypeError("callback must be callable or None")
     analysis_options = dict(analysis_options or {})
@@ -500,7 +520,7 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
         )
 
     specs = _grid(dynamics, phis, ns, lists, n_seeds, dim, steps, record_every,
-                  variant, base_seed)
+                  variant, base_seed, radius_ratio)
     rows = [None] * len(specs)
     if results_dir is not None:
         results_dir = Path(results_dir)
@@ -555,7 +575,7 @@ def load_sweep(results_dir, *, analysis_options=None):
     table = pd.DataFrame(rows)
     if table.empty:
         return table
-    order = ["dynamics", "n", *_ALL_PARAMETERS, "phi", "replica"]
+    order = ["dynamics", "radius_ratio", "n", *_ALL_PARAMETERS, "phi", "replica"]
     return table.sort_values(order, kind="stable").reset_index(drop=True)
 
 
@@ -609,7 +629,8 @@ def summarize_sweep(table, *, tau="tau_reach"):
     if missing:
         raise ValueError(f"table lacks columns {sorted(missing)}")
 
-    by = [c for c in ["dynamics", "variant", "dim", "n", *_ALL_PARAMETERS,
+    by = [c for c in ["dynamics", "variant", "dim", "radius_ratio", "n",
+                      *_ALL_PARAMETERS,
                       "phi", "max_steps", "record_every"] if c in table.columns]
     out = []
     for keys, group in table.groupby(by, dropna=False, sort=True):

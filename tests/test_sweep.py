@@ -64,6 +64,18 @@ def test_start_is_shared_across_dynamics(serial):
     assert not set(sgd["seed"]) & set(serial["seed"])
 
 
+def test_mixture_in_2d():
+    grid = dict(dynamics="bro", phi=0.5, n=100, params={"eps": 0.1}, dim=2,
+                steps=20, progress=False)
+    mono = sweep.run_sweep(**grid)
+    mix = sweep.run_sweep(**grid, radius_ratio=1.4)
+    assert mix["radius_ratio"][0] == 1.4 and np.isnan(mono["radius_ratio"][0])
+    assert mix["key"][0] != mono["key"][0]
+    assert mix["packing_seed"][0] != mono["packing_seed"][0]
+    with pytest.raises(ValueError, match="radius_ratio must be > 0"):
+        sweep.run_sweep(**grid, radius_ratio=0)
+
+
 def test_thread_pool_equals_serial(serial):
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
         table = sweep.run_sweep(**GRID, executor=pool)

@@ -251,8 +251,21 @@ def _grid(dynamics, phis, ns, lists, n_seeds, dim, steps, record_every,
 # one run
 
 
-def _execute(spec):
+def _execute(spec, threads=None):
     """Run one grid point; a module-level function so it pickles by name."""
+    if threads is None:
+        return _execute_run(spec)
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        return _execute_run(spec)
+    finally:
+        numba.set_num_threads(before)
+
+
+def _execute_run(spec):
     from . import random_packing, run_bro, run_gd, run_sgd
 
     started = time.perf_counter()
@@ -379,17 +392,18 @@ def _is_dask_client(executor):
     return module.startswith("distributed") and hasattr(executor, "gather")
 
 
-def _completed(executor, specs):
+def _completed(executor, specs, threads):
     """Yield ``(index, payload)`` as runs finish; cancel the rest on exit."""
     if executor is None:
         for i, spec in enumerate(specs):
-            yield i, _execute(spec)
+            yield i, _execute(spec, threads)
         return
 
     if _is_dask_client(executor):
         from distributed import as_completed
 
-        futures = [executor.submit(_execute, spec, pure=False) for spec in specs]
+        futures = [executor.submit(_execute, spec, threads, pure=False)
+                   for spec in specs]
         index = {f.key: i for i, f in enumerate(futures)}
         try:
             for future in as_completed(futures):
@@ -405,7 +419,8 @@ def _completed(executor, specs):
             "executor must be None, a concurrent.futures-style executor with "
             f"submit(), or a dask.distributed.Client; got {type(executor).__name__}"
         )
-    futures = {executor.submit(_execute, spec): i for i, spec in enumerate(specs)}
+    futures = {executor.submit(_execute, spec, threads): i
+               for i, spec in enumerate(specs)}
     try:
         for future in concurrent.futures.as_completed(futures):
             yield futures[future], future.result()
@@ -420,8 +435,8 @@ def _completed(executor, specs):
 
 def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
               record_every=1, variant="particle", radius_ratio=None, base_seed=0,
-              results_dir=None, executor=None, progress=True, callback=None,
-              analysis_options=None):
+              results_dir=None, executor=None, threads=None, progress=True,
+              callback=None, analysis_options=None):
     """Run a grid of absorbing-state runs and tabulate their steady states.
 
     The grid is every combination of ``n``, the values in ``params``,
@@ -472,6 +487,13 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
         a ``concurrent.futures``-style ``submit`` (for example
         :class:`concurrent.futures.ProcessPoolExecutor`) or a
         :class:`dask.distributed.Client`. Results do not depend on it.
+    threads : int, optional
+        Numba threads each run may use (>= 1; capped at numba's maximum).
+        By default 1 when an ``executor`` is given, since the parallelism
+        then comes from the workers and more threads than cores slow small
+        runs down many times over, and numba's current setting otherwise.
+        The setting is restored after each run. Results do not depend on
+        it.
     progress : bool, optional
         Show a progress bar over runs.
     callback : callable, optional
@@ -509,6 +531,10 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
         radius_ratio = _canonical_float(radius_ratio, "radius_ratio")
         if not radius_ratio > 0:
             raise ValueError(f"radius_ratio must be > 0, got {radius_ratio}")
+    if threads is not None:
+        threads = _check_int(threads, "threads", 1)
+    elif executor is not None:
+        threads = 1
     if callback is not None and not callable(callback):
         raise TypeError("callback must be callable or None")
     analysis_options = dict(analysis_options or {})
@@ -534,7 +560,7 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
     with tqdm(total=len(specs), initial=len(specs) - len(todo),
               disable=not progress, desc=f"{dynamics} sweep", unit="run") as bar:
         pending = [specs[i] for i in todo]
-        for j, payload in _completed(executor, pending):
+        for j, payload in _completed(executor, pending, threads):
             i = todo[j]
             if results_dir is not None:
                 _save(results_dir, specs[i], payload)

@@ -82,6 +82,14 @@ def test_thread_pool_equals_serial(serial):
     pd.testing.assert_frame_equal(stable(table), stable(serial))
 
 
+def test_numba_threads_do_not_change_results(serial):
+    numba = pytest.importorskip("numba")
+    before = numba.get_num_threads()
+    one = sweep.run_sweep(**GRID, threads=1)
+    assert numba.get_num_threads() == before
+    pd.testing.assert_frame_equal(stable(one), stable(serial))
+
+
 def test_dask_cluster_equals_serial(serial):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1,
@@ -175,6 +183,7 @@ def test_summarize_sweep(serial):
         (dict(variant="pair"), ValueError, "variant must be one of"),
         (dict(base_seed=-1), ValueError, "base_seed must be >= 0"),
         (dict(callback=3), TypeError, "callback must be callable"),
+        (dict(threads=0), ValueError, "threads must be >= 1"),
         (dict(executor=object()), TypeError, "executor must be"),
         (dict(analysis_options={"window": 0.5}), ValueError, "analysis_options"),
         (dict(dynamics="sgd", params={"lr": 0.1}), ValueError, "exactly one of"),

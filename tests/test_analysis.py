@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from packing_lite import analysis as an
 
@@ -375,3 +377,34 @@ def test_fit_collapse_finds_phi_c():
         an.fit_collapse(phi, f, n, (0.6, 0.64), quantity="loss")
     with pytest.warns(RuntimeWarning, match="edge of bounds"):
         an.fit_collapse(phi, f, n, (0.60, 0.61))
+
+
+# ---------------------------------------------------------------------------
+# properties
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), shift=st.floats(-0.05, 0.05))
+def test_collapse_quality_ignores_point_order_and_phi_c_shift_of_x(seed, shift):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, 40)
+    group = rng.integers(0, 3, 40)
+    y = np.tanh(x) + rng.normal(0, 0.05, 40)
+    q = an.collapse_quality(x, y, group)
+    order = rng.permutation(40)
+    assert an.collapse_quality(x[order], y[order], group[order]) == pytest.approx(
+        q, nan_ok=True)
+    # shifting every x by the same amount changes nothing
+    assert an.collapse_quality(x + shift, y, group) == pytest.approx(q, nan_ok=True)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), scale=st.floats(0.1, 0.9))
+def test_steady_state_of_a_scaled_series_scales(seed, scale):
+    rng = np.random.default_rng(seed)
+    times = np.arange(400)
+    f = np.clip(0.5 + rng.normal(0, 0.05, 400), 0.01, 1)
+    a, b = an.steady_state(times, f), an.steady_state(times, scale * f)
+    assert b.f_a == pytest.approx(scale * a.f_a)
+    assert b.f_a_err == pytest.approx(scale * a.f_a_err)
+    assert b.steady == a.steady

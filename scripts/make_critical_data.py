@@ -11,8 +11,10 @@ seeds, and writes two small files to ``data/``:
     ``pandas.read_csv(path, comment="#")``.
 ``critical_<size>_curves.npz``
     The activity ``f_a(t)`` averaged over seeds at every grid point (an
-    absorbed run counts as 0 after it absorbs), with the same metadata as
-    a JSON string under ``meta``.
+    absorbed run counts as 0 after it absorbs): arrays ``label``, ``n``,
+    ``phi``, ``n_runs`` (one entry per point), ``times`` and ``f_a`` (one
+    row per point, padded with -1 and NaN), and the metadata as a JSON
+    string under ``meta``.
 
 Usage::
 
@@ -64,10 +66,15 @@ GRIDS = {
         record_every=50,
     ),
 }
+# label: (dynamics, parameters, step factor). SGD at batch fraction b_f
+# moves a sphere by lr / 2 per contact only in a fraction b_f of the steps,
+# so its mean drift per step is b_f times that of GD (and of BRO at
+# eps = lr); b_f = 0.2 gets 5 times the steps (and records 5 times less
+# often) to cover the same drift.
 DYNAMICS = {
-    "sgd-bf0.2": ("sgd", {"lr": 0.02, "batch_fraction": 0.2}),
-    "sgd-bf1.0": ("sgd", {"lr": 0.02, "batch_fraction": 1.0}),
-    "bro": ("bro", {"eps": 0.02}),
+    "sgd-bf0.2": ("sgd", {"lr": 0.02, "batch_fraction": 0.2}, 5),
+    "sgd-bf1.0": ("sgd", {"lr": 0.02, "batch_fraction": 1.0}, 1),
+    "bro": ("bro", {"eps": 0.02}, 1),
 }
 BASE_SEED = 20240611
 
@@ -94,22 +101,25 @@ def parse_args(argv):
     return args
 
 
-def mean_curves(table, cache, grid):
-    """Seed-averaged f_a(t) on the common record times of every grid point."""
-    times = np.arange(0, grid["steps"] + 1, grid["record_every"])
-    keys = ["label", "n", "phi"]
-    points, curves = [], []
-    for (label, n, phi), group in table.groupby(keys, sort=True):
-        stack = np.zeros((len(group), times.size))
+def mean_curves(table, cache):
+    """Seed-averaged f_a(t) at every grid point, on its own record times.
+
+    Returns the points and, for each, the record times and the curve; an
+    absorbed run counts as 0 from its absorption on.
+    """
+    points, times, curves = [], [], []
+    for (label, n, phi), group in table.groupby(["label", "n", "phi"], sort=True):
+        first = group.iloc[0]
+        grid = np.arange(0, first["max_steps"] + 1, first["record_every"])
+        stack = np.zeros((len(group), grid.size))
         for row, key in enumerate(group["key"]):
             run = sweep.load_run(cache, key)
             t, f = run["times"], run["active_fraction"]
-            # absorbed runs stop early; after absorption the activity is 0
-            on_grid = np.isin(times, t)
-            stack[row, on_grid] = f[np.isin(t, times)]
+            stack[row, np.isin(grid, t)] = f[np.isin(t, grid)]
         points.append((label, int(n), float(phi), len(group)))
+        times.append(grid)
         curves.append(stack.mean(axis=0))
-    return times, points, np.array(curves)
+    return points, times, curves
 
 
 def main(argv=None):
@@ -129,11 +139,11 @@ def main(argv=None):
     tables = []
     try:
         for label in args.dynamics:
-            dynamics, params = DYNAMICS[label]
+            dynamics, params, factor = DYNAMICS[label]
             table = sweep.run_sweep(
                 dynamics, grid["phi"], grid["n"], params=params,
-                n_seeds=grid["n_seeds"], steps=grid["steps"],
-                record_every=grid["record_every"], base_seed=BASE_SEED,
+                n_seeds=grid["n_seeds"], steps=factor * grid["steps"],
+                record_every=factor * grid["record_every"], base_seed=BASE_SEED,
                 results_dir=cache, executor=executor,
                 progress=not args.no_progress)
             table.insert(0, "label", label)
@@ -166,7 +176,9 @@ def main(argv=None):
         "cpu_count": os.cpu_count(),
         "base_seed": BASE_SEED,
         "grid": grid,
-        "dynamics": {k: {"dynamics": DYNAMICS[k][0], **DYNAMICS[k][1]}
+        "dynamics": {k: {"dynamics": DYNAMICS[k][0], **DYNAMICS[k][1],
+                         "steps": DYNAMICS[k][2] * grid["steps"],
+                         "record_every": DYNAMICS[k][2] * grid["record_every"]}
                      for k in args.dynamics},
         "steady_rule": "last half of the run; steady if the means of its two "
                        "quarters agree within 2 combined block errors",
@@ -190,11 +202,18 @@ def main(argv=None):
         table[columns].to_csv(fh, index=False, float_format="%.6g")
     os.replace(tmp, runs_path)
 
-    times, points, curves = mean_curves(table, cache, grid)
+    points, times, curves = mean_curves(table, cache)
     curves_path = args.out / f"{stem}_curves.npz"
     tmp = curves_path.with_suffix(".tmp.npz")
+    # curves of different dynamics have different record times: store them
+    # padded with NaN to a common length, with their own time axes
+    width = max(t.size for t in times)
+    padded_t = np.full((len(times), width), -1, dtype=np.int64)
+    padded_f = np.full((len(times), width), np.nan, dtype=np.float32)
+    for k, (t, f) in enumerate(zip(times, curves)):
+        padded_t[k, :t.size], padded_f[k, :t.size] = t, f
     np.savez_compressed(
-        tmp, times=times, f_a=curves.astype(np.float32),
+        tmp, times=padded_t, f_a=padded_f,
         label=np.array([p[0] for p in points]),
         n=np.array([p[1] for p in points]),
         phi=np.array([p[2] for p in points]),
@@ -210,7 +229,7 @@ def main(argv=None):
         for n, sub in part.groupby("n"):
             try:
                 half = analysis.phi_c_half_absorbed(
-                    sub["phi"], sub["absorption_time"], grid["steps"])
+                    sub["phi"], sub["absorption_time"], sub["max_steps"].iloc[0])
                 text = f"phi_half = {half.phi_c:.4f} +- {half.phi_c_err:.4f}"
             except ValueError as exc:
                 text = f"no half-absorbed estimate ({exc})"

@@ -19,6 +19,14 @@ from .io import load, save
 from .neighbors import brute_force_pairs, overlapping_pairs
 from .packing import Packing, ball_volume, random_packing
 
+from . import analysis
+from .analysis import (
+    EXPONENT_SETS, collapse_quality, extrapolate_to_zero, fit_collapse,
+    fit_critical_point, phi_c_half_absorbed, relaxation_time, rescale_activity,
+    rescale_tau, steady_state,
+)
+from .sweep import load_run, load_sweep, run_sweep, summarize_sweep
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -28,4 +36,8 @@ __all__ = [
     "save", "load",
     "RunResult", "run_bro", "run_sgd", "run_gd", "run_sde", "sample_displacements",
     "continue_run",
+    "analysis", "EXPONENT_SETS", "steady_state", "relaxation_time",
+    "fit_critical_point", "phi_c_half_absorbed", "extrapolate_to_zero",
+    "rescale_activity", "rescale_tau", "collapse_quality", "fit_collapse",
+    "run_sweep", "load_sweep", "load_run", "summarize_sweep",
 ]

@@ -7,37 +7,38 @@ all of them.
 What it keeps between steps
 ---------------------------
 * The list of active spheres (ascending), their sums S_i and loss shares.
-* A symmetric neighbour list: row i holds, in ascending order, every
-  sphere j that was closer than R_i + R_j + 3 h + margin when the row was
-  last rebuilt. Each sphere accumulates its displacement since its own
+* A symmetric neighbour list: row i holds every sphere j that was closer
+  than R_i + R_j + 3 h (+ a rounding margin) when the row was last
+  rebuilt. Each sphere accumulates its displacement since its own
   rebuild; when that exceeds the skin h, its row is rebuilt from cell
   lists and the rows of its partners are patched. A pair missing from
   the lists was at least R_i + R_j + 3 h apart at the later of the two
   rebuilds; since then one sphere moved at most h and the other at most
-  2 h, so it still does not overlap. The lists therefore always contain
-  every overlapping pair.
+  2 h, so it still does not overlap: every overlapping pair is listed.
 * Linked cell lists no smaller than the listing distance, updated only
-  for spheres that change cell, and each sphere's cell on the grid of the
-  reference engine.
+  for spheres that change cell.
 
 What one step does
 ------------------
-Draw the factors of the active spheres, move the movers, rebuild the
-rows of movers that left their skin, rescan every active sphere (at the
-new positions; partners of movers that were inactive are marked) and
-then the marked spheres. A sphere that neither moved nor touches a mover
-cannot change state, so the inactive ones stay unscanned.
+Draw the factors of the active spheres and move the movers (in parallel,
+each writing its own rows); then, serially, move spheres between cells,
+fix the order of rows whose reference cell changed and rebuild the rows
+of spheres that left their skin; rescan every sphere active at the start
+of the step (partners of movers that were inactive get marked) and then
+the marked ones. A sphere that neither moved nor touches a mover cannot
+change state, so inactive spheres away from the movers are never looked
+at.
 
 Why the sums agree bit for bit
 ------------------------------
 The reference engine adds the contacts of sphere i cell by cell, in the
-order of its cell offsets, and in ascending index within a cell. The scan
-here finds the contacts in ascending index and then orders them by the
-offset of the partner's reference cell (a stable sort), so it adds the
-same numbers in the same order. Random numbers are hashes of (seed, step,
-sphere or pair), so neither visiting order nor thread count matters.
-Every parallel loop writes only the rows of its own spheres; marks are
-stores of the value 1; all scatter updates and sums are serial.
+order of its cell offsets, ascending by index within a cell. Each row
+entry here packs the offset of the partner's reference cell (seen from
+i's) above the partner's index, and rows are kept sorted, so walking a
+row visits the contacts in exactly the reference order. The packed
+offset changes only when a sphere crosses a reference cell boundary or
+its row is rebuilt. Random numbers are hashes of (seed, step, sphere or
+pair), so neither visiting order nor thread count changes them.
 """
 
 import numpy as np
@@ -48,37 +49,48 @@ from .dynamics import FACTOR_BATCH, _batch_factors, _factor
 from .loss import (
     WEIGHT_HALF_PAIR_UNIFORM, WEIGHT_ONE, WEIGHT_PAIR_UNIFORM, _random_direction,
 )
-from .neighbors import neighbor_cell, neighbor_offsets
+from .neighbors import neighbor_offsets
 from .packing import min_image, wrap
 
 __all__ = []
 
 # Default skin h in particle diameters: rows list partners up to
-# R_i + R_j + 3 h. Measured: 0.05 balances row length against rebuilds.
+# R_i + R_j + 3 h (see benchmarks/bench_dynamics.py for the choice).
 DEFAULT_SKIN = 0.05
-# Slack on the listing distance that absorbs rounding of the float32
-# displacement accumulators (whose error is below 1e-8 diameters).
+# Slack on the listing distance for the rounding of the float32
+# displacement accumulators (their error stays below 1e-8 diameters).
 _MARGIN = 1e-6
-# Loops over fewer items than this run serially: a parallel launch costs
-# more than it saves. Results do not depend on the choice.
+# Loops over fewer items run serially: a parallel launch would cost more
+# than it saves. Results do not depend on the choice.
 _PARALLEL_MIN = 256
-# Items per parallel chunk; each chunk allocates its own scratch once.
+# Items per parallel chunk of the scan; each chunk allocates its scratch.
 _CHUNK = 256
 _INITIAL_ROW_CAPACITY = 16
-# Never more cells of the listing grid than this many per sphere.
+# Never more cells of the listing grid than spheres.
 _MAX_CELLS_PER_SPHERE = 1
 
+# Event bits a mover leaves for the serial pass that follows the moves.
+_LEFT_CELL = 1  # changed cell of the listing grid
+_LEFT_REF_CELL = 2  # changed cell of the reference grid
+_LEFT_SKIN = 4  # moved more than the skin since its row was built
 
-# ------------------------------------------------------------ cell grids
+
+# ------------------------------------------------------------ geometry
+#
+# ``geo`` bundles the constants of a run: (box, exact, per_side, bits,
+# sentinel, shift, side, inv_width, extra). per_side is the reference
+# grid's cells per side, ``bits`` the bits per coordinate of a packed
+# reference cell, ``sentinel`` the number of cell offsets (the rank given
+# to cells that are not neighbours), ``shift`` where a row entry's rank
+# starts, side and inv_width the listing grid, ``extra`` = 3 h + margin.
+# ``exact`` asks for ``min_image`` itself, needed only in boxes less than
+# two contact distances wide.
 
 
 @njit(cache=True, inline="always")
 def _ref_coord(x, box, per_side):
-    """Cell coordinate of one coordinate on the reference grid.
-
-    The same expression as ``neighbors.cell_index``, so both engines put
-    every sphere in the same cell.
-    """
+    """Reference-grid cell coordinate: the expression of
+    ``neighbors.cell_index``, so both engines agree on every cell."""
     c = int(x / box * per_side)
     if c < 0:
         c = 0
@@ -87,28 +99,27 @@ def _ref_coord(x, box, per_side):
     return c
 
 
-@njit(cache=True, inline="always")
-def _list_cell(positions, i, inv_width, per_side):
-    """Flat index of the listing-grid cell of sphere ``i``."""
-    index = 0
+@njit(cache=True)
+def _ref_code(positions, i, box, per_side, bits):
+    """Reference-grid cell of sphere i, one coordinate per ``bits`` bits."""
+    code = 0
     for k in range(positions.shape[1]):
-        c = int(positions[i, k] * inv_width)
-        if c >= per_side:
-            c = per_side - 1
-        index = index * per_side + c
-    return index
+        code = (code << bits) | _ref_coord(positions[i, k], box, per_side)
+    return code
 
 
 @njit(cache=True, inline="always")
-def _offset_key(ref_cell, i, j, per_side):
-    """Position of j's reference cell in the offset order around i's.
+def _pair_key(code_i, code_j, dim, bits, per_side, sentinel):
+    """Rank of j's reference cell in the offset order around i's cell.
 
-    Returns -1 when the cells are not neighbours, where the reference
-    engine would not look.
+    ``sentinel`` when the cells are not neighbours: the reference engine
+    never looks there.
     """
+    low = (1 << bits) - 1
     key = 0
-    for k in range(ref_cell.shape[1]):
-        w = ref_cell[j, k] - ref_cell[i, k]
+    for k in range(dim):
+        at = bits * (dim - 1 - k)
+        w = ((code_j >> at) & low) - ((code_i >> at) & low)
         if w < 0:
             w += per_side
         if per_side >= 3:
@@ -119,13 +130,53 @@ def _offset_key(ref_cell, i, j, per_side):
             elif w == per_side - 1:
                 key = key * 3
             else:
-                return -1
+                return sentinel
         elif per_side == 2:
             key = key * 2 + w
     return key
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def _mirror_key(key, sentinel, per_side):
+    """Rank of i's cell around j's, from the rank of j's around i's."""
+    if key == sentinel or per_side < 3:
+        return key  # with two cells a side, offsets 0 and 1 are symmetric
+    return sentinel - 1 - key
+
+
+@njit(cache=True, inline="always")
+def _image(d, box, half, exact):
+    """Minimum-image component of a displacement d in (-box, box).
+
+    Unless ``exact``, the image is chosen by comparing with half the box:
+    the result equals ``min_image(d, box)`` bit for bit whenever |d| stays
+    clear of box / 2, which holds for every pair closer than a contact
+    distance once the box is wider than two of them.
+    """
+    if exact:
+        return min_image(d, box)
+    if d > half:
+        return d - box
+    if d < -half:
+        return d + box
+    return d
+
+
+@njit(cache=True, inline="always")
+def _list_cell(positions, i, inv_width, side):
+    """Flat index of the listing-grid cell of sphere ``i``."""
+    index = 0
+    for k in range(positions.shape[1]):
+        c = int(positions[i, k] * inv_width)
+        if c < 0:
+            c = 0
+        elif c >= side:
+            c = side - 1
+        index = index * side + c
+    return index
+
+
+@njit(cache=True, inline="always")
 def _cell_remove(i, cell, head, nxt):
     j = head[cell]
     if j == i:
@@ -136,7 +187,7 @@ def _cell_remove(i, cell, head, nxt):
     nxt[j] = nxt[i]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _cell_insert(i, cell, head, nxt):
     nxt[i] = head[cell]
     head[cell] = i
@@ -145,31 +196,8 @@ def _cell_insert(i, cell, head, nxt):
 # ------------------------------------------------------------ rows
 
 
-@njit(cache=True)
-def _build_row(i, positions, radii, box, extra, list_side, inv_width, offsets,
-               head, nxt, rows, row_len):
-    """Row of sphere i from the cell lists, ascending; row_len may exceed
-    the capacity, which tells the caller to grow it."""
-    dim = positions.shape[1]
-    capacity = rows.shape[1]
-    home = _list_cell(positions, i, inv_width, list_side)
-    count = 0
-    for o in range(offsets.shape[0]):
-        c = neighbor_cell(home, offsets[o], list_side, dim)
-        j = head[c]
-        while j >= 0:
-            if j != i:
-                r2 = 0.0
-                for k in range(dim):
-                    d = min_image(positions[i, k] - positions[j, k], box)
-                    r2 += d * d
-                reach = radii[i] + radii[j] + extra
-                if r2 < reach * reach:
-                    if count < capacity:
-                        rows[i, count] = j
-                    count += 1
-            j = nxt[j]
-    m = min(count, capacity)
+@njit(cache=True, inline="always")
+def _sort_row(rows, i, m):
     for a in range(1, m):  # insertion sort: rows are short
         v = rows[i, a]
         b = a
@@ -177,48 +205,135 @@ def _build_row(i, positions, radii, box, extra, list_side, inv_width, offsets,
             rows[i, b] = rows[i, b - 1]
             b -= 1
         rows[i, b] = v
+
+
+@njit(cache=True)
+def _build_row(i, positions, radii, geo, offsets, head, nxt, ref_code, rows,
+               row_len):
+    """Row of sphere i from the cell lists, sorted; ``row_len[i]`` above
+    the capacity tells the caller to grow the rows and try again."""
+    box, exact, per_side, bits, sentinel, shift, side, inv_width, extra = geo
+    dim = positions.shape[1]
+    half = 0.5 * box
+    capacity = rows.shape[1]
+    code_i = ref_code[i]
+    count = 0
+    for o in range(offsets.shape[0]):
+        cell = 0
+        for k in range(dim):
+            c = int(positions[i, k] * inv_width)
+            if c >= side:
+                c = side - 1
+            c += offsets[o, k]
+            if c < 0:
+                c += side
+            elif c >= side:
+                c -= side
+            cell = cell * side + c
+        j = head[cell]
+        while j >= 0:
+            if j != i:
+                r2 = 0.0
+                for k in range(dim):
+                    d = _image(positions[i, k] - positions[j, k], box, half, exact)
+                    r2 += d * d
+                reach = radii[i] + radii[j] + extra
+                if r2 < reach * reach:
+                    if count < capacity:
+                        key = _pair_key(code_i, ref_code[j], dim, bits, per_side,
+                                        sentinel)
+                        rows[i, count] = (key << shift) | j
+                    count += 1
+            j = nxt[j]
+    _sort_row(rows, i, min(count, capacity))
     row_len[i] = count
 
 
 @njit(cache=True)
-def _build_rows_serial(items, m, positions, radii, box, extra, list_side, inv_width,
-                       offsets, head, nxt, rows, row_len):
-    for a in range(m):
-        _build_row(items[a], positions, radii, box, extra, list_side, inv_width,
-                   offsets, head, nxt, rows, row_len)
-
-
-@njit(cache=True, parallel=True)
-def _build_rows_parallel(items, m, positions, radii, box, extra, list_side,
-                         inv_width, offsets, head, nxt, rows, row_len):
-    for a in prange(m):
-        _build_row(items[a], positions, radii, box, extra, list_side, inv_width,
-                   offsets, head, nxt, rows, row_len)
+def _build_row_3d(i, positions, radii, geo, head, nxt, ref_code, rows, row_len):
+    """:func:`_build_row` unrolled for 3D grids of at least 3 cells a side
+    in boxes wider than two contact distances."""
+    box, exact, per_side, bits, sentinel, shift, side, inv_width, extra = geo
+    half = 0.5 * box
+    capacity = rows.shape[1]
+    x0 = positions[i, 0]
+    x1 = positions[i, 1]
+    x2 = positions[i, 2]
+    ri = radii[i]
+    h0 = min(int(x0 * inv_width), side - 1)
+    h1 = min(int(x1 * inv_width), side - 1)
+    h2 = min(int(x2 * inv_width), side - 1)
+    code_i = ref_code[i]
+    count = 0
+    for o0 in range(-1, 2):
+        c0 = (h0 + o0 + side) % side
+        for o1 in range(-1, 2):
+            base = (c0 * side + (h1 + o1 + side) % side) * side
+            for o2 in range(-1, 2):
+                j = head[base + (h2 + o2 + side) % side]
+                while j >= 0:
+                    d0 = _image(x0 - positions[j, 0], box, half, False)
+                    d1 = _image(x1 - positions[j, 1], box, half, False)
+                    d2 = _image(x2 - positions[j, 2], box, half, False)
+                    r2 = 0.0
+                    r2 += d0 * d0
+                    r2 += d1 * d1
+                    r2 += d2 * d2
+                    reach = ri + radii[j] + extra
+                    if r2 < reach * reach and j != i:
+                        if count < capacity:
+                            key = _pair_key(code_i, ref_code[j], 3, bits, per_side,
+                                            sentinel)
+                            rows[i, count] = (key << shift) | j
+                        count += 1
+                    j = nxt[j]
+    _sort_row(rows, i, min(count, capacity))
+    row_len[i] = count
 
 
 @njit(cache=True)
-def _build_rows(items, m, positions, radii, box, extra, list_side, inv_width,
-                offsets, head, nxt, rows, row_len):
+def _build_one(i, positions, radii, geo, offsets, head, nxt, ref_code, rows,
+               row_len):
+    if positions.shape[1] == 3 and geo[6] >= 3 and not geo[1]:
+        _build_row_3d(i, positions, radii, geo, head, nxt, ref_code, rows, row_len)
+    else:
+        _build_row(i, positions, radii, geo, offsets, head, nxt, ref_code, rows,
+                   row_len)
+
+
+@njit(cache=True, parallel=True)
+def _build_rows_parallel(items, m, positions, radii, geo, offsets, head, nxt,
+                         ref_code, rows, row_len):
+    for a in prange(m):
+        _build_one(items[a], positions, radii, geo, offsets, head, nxt, ref_code,
+                   rows, row_len)
+
+
+@njit(cache=True)
+def _build_rows(items, m, positions, radii, geo, offsets, head, nxt, ref_code,
+                rows, row_len):
     """Rebuild the rows of ``items[:m]``; returns ``rows``, grown if needed."""
     if m >= _PARALLEL_MIN:
-        _build_rows_parallel(items, m, positions, radii, box, extra, list_side,
-                             inv_width, offsets, head, nxt, rows, row_len)
+        _build_rows_parallel(items, m, positions, radii, geo, offsets, head, nxt,
+                             ref_code, rows, row_len)
     else:
-        _build_rows_serial(items, m, positions, radii, box, extra, list_side,
-                           inv_width, offsets, head, nxt, rows, row_len)
+        for a in range(m):
+            _build_one(items[a], positions, radii, geo, offsets, head, nxt,
+                       ref_code, rows, row_len)
     longest = 0
     for a in range(m):
         longest = max(longest, row_len[items[a]])
     if longest > rows.shape[1]:
         rows = _grow_rows(rows, row_len, longest)
-        _build_rows_serial(items, m, positions, radii, box, extra, list_side,
-                           inv_width, offsets, head, nxt, rows, row_len)
+        for a in range(m):
+            _build_one(items[a], positions, radii, geo, offsets, head, nxt,
+                       ref_code, rows, row_len)
     return rows
 
 
 @njit(cache=True)
 def _grow_rows(rows, row_len, needed):
-    capacity = max(needed + 4, rows.shape[1] + 4)
+    capacity = max(needed + 2, rows.shape[1] + 2)
     grown = np.empty((rows.shape[0], capacity), dtype=rows.dtype)
     for i in range(rows.shape[0]):
         for a in range(min(row_len[i], rows.shape[1])):
@@ -226,226 +341,75 @@ def _grow_rows(rows, row_len, needed):
     return grown
 
 
-@njit(cache=True)
-def _row_insert(j, i, rows, row_len):
-    """Put i into row j in ascending position; returns rows (maybe grown)."""
+@njit(cache=True, inline="always")
+def _row_insert(j, value, rows, row_len):
+    """Insert ``value`` into row j in sorted position; returns rows."""
     m = row_len[j]
     if m == rows.shape[1]:
         rows = _grow_rows(rows, row_len, m + 1)
     b = m
-    while b > 0 and rows[j, b - 1] > i:
+    while b > 0 and rows[j, b - 1] > value:
         rows[j, b] = rows[j, b - 1]
         b -= 1
-    rows[j, b] = i
+    rows[j, b] = value
     row_len[j] = m + 1
     return rows
 
 
-@njit(cache=True)
-def _row_remove(j, i, rows, row_len):
-    m = row_len[j]
+@njit(cache=True, inline="always")
+def _row_find(j, i, mask, rows):
     b = 0
-    while rows[j, b] != i:
+    while (rows[j, b] & mask) != i:
         b += 1
-    for a in range(b, m - 1):
+    return b
+
+
+@njit(cache=True, inline="always")
+def _row_remove(j, i, mask, rows, row_len):
+    m = row_len[j]
+    for a in range(_row_find(j, i, mask, rows), m - 1):
         rows[j, a] = rows[j, a + 1]
     row_len[j] = m - 1
 
 
-# ------------------------------------------------------------ scans
-
-
-@njit(cache=True)
-def _scan_one(i, step, seed, weight_kind, weight_param, positions, radii, box,
-              per_side, ref_cell, rows, row_len, vec, marks, mark,
-              s_dir, s_r2, s_j, s_key, s_order):
-    """Contacts of sphere i, summed in the reference engine's order.
-
-    Writes S_i (weighted) into ``vec[i]``; returns (contacts, share) as
-    ``loss.scan_particle`` does.
-    """
-    dim = positions.shape[1]
-    m = 0
-    for a in range(row_len[i]):
-        j = rows[i, a]
-        r2 = 0.0
-        for k in range(dim):
-            d = min_image(positions[i, k] - positions[j, k], box)
-            s_dir[m, k] = d
-            r2 += d * d
-        contact = radii[i] + radii[j]
-        if r2 >= contact * contact:
-            continue
-        key = _offset_key(ref_cell, i, j, per_side)
-        if key < 0:
-            continue
-        s_r2[m] = r2
-        s_j[m] = j
-        s_key[m] = key
-        b = m  # stable insertion of m into the order by key
-        while b > 0 and s_key[s_order[b - 1]] > key:
-            s_order[b] = s_order[b - 1]
-            b -= 1
-        s_order[b] = m
-        m += 1
-
-    for k in range(dim):
-        vec[i, k] = 0.0
-    share = 0.0
-    for a in range(m):
-        b = s_order[a]
-        j = s_j[b]
-        r2 = s_r2[b]
-        low = min(i, j)
-        high = max(i, j)
-        r = np.sqrt(r2)
-        direction = s_dir[b]
-        if r2 > 0.0:
-            for k in range(dim):
-                direction[k] /= r
-        else:
-            _random_direction(seed, step, low, high, 1.0 if i < j else -1.0,
-                              direction)
-        if weight_kind == WEIGHT_ONE:
-            weight = 1.0
-        elif weight_kind == WEIGHT_PAIR_UNIFORM:
-            weight = _rng.uniform(seed, step, low, high, _rng.STREAM_PAIR)
-        elif weight_kind == WEIGHT_HALF_PAIR_UNIFORM:
-            weight = _rng.uniform(seed, step, i, j, _rng.STREAM_HALF_PAIR)
-        else:
-            u = _rng.uniform(seed, step, low, high, _rng.STREAM_PAIR)
-            weight = 1.0 if u < weight_param else 0.0
-        for k in range(dim):
-            vec[i, k] += weight * direction[k]
-        share += 0.25 * (radii[i] + radii[j] - r)
-        if mark:
-            marks[j] = 1
-    return m, share
-
-
-@njit(cache=True)
-def _scan_chunk(start, stop, items, step, seed, weight_kind, weight_param,
-                positions, radii, box, per_side, ref_cell, rows, row_len, vec,
-                shares, found, marks, mark):
-    capacity = rows.shape[1]
-    s_dir = np.empty((capacity, positions.shape[1]))
-    s_r2 = np.empty(capacity)
-    s_j = np.empty(capacity, dtype=np.int64)
-    s_key = np.empty(capacity, dtype=np.int64)
-    s_order = np.empty(capacity, dtype=np.int64)
-    for a in range(start, stop):
-        i = items[a]
-        found[a], shares[i] = _scan_one(
-            i, step, seed, weight_kind, weight_param, positions, radii, box,
-            per_side, ref_cell, rows, row_len, vec, marks, mark,
-            s_dir, s_r2, s_j, s_key, s_order,
-        )
-
-
-@njit(cache=True, parallel=True)
-def _scan_parallel(items, m, step, seed, weight_kind, weight_param, positions,
-                   radii, box, per_side, ref_cell, rows, row_len, vec, shares,
-                   found, marks, mark):
-    chunks = (m + _CHUNK - 1) // _CHUNK
-    for c in prange(chunks):
-        _scan_chunk(c * _CHUNK, min(m, (c + 1) * _CHUNK), items, step, seed,
-                    weight_kind, weight_param, positions, radii, box, per_side,
-                    ref_cell, rows, row_len, vec, shares, found, marks, mark)
-
-
-@njit(cache=True)
-def _scan(items, m, step, seed, weight_kind, weight_param, positions, radii, box,
-          per_side, ref_cell, rows, row_len, vec, shares, found, marks, mark):
-    """Scan ``items[:m]``: S_i into vec, shares by sphere, contacts into
-    ``found[:m]`` (by position in ``items``)."""
-    if m >= _PARALLEL_MIN:
-        _scan_parallel(items, m, step, seed, weight_kind, weight_param, positions,
-                       radii, box, per_side, ref_cell, rows, row_len, vec, shares,
-                       found, marks, mark)
-    else:
-        _scan_chunk(0, m, items, step, seed, weight_kind, weight_param, positions,
-                    radii, box, per_side, ref_cell, rows, row_len, vec, shares,
-                    found, marks, mark)
-
-
-# ------------------------------------------------------------ moves
-
-
 @njit(cache=True, inline="always")
-def _move_one(a, active, factors, positions, box, vec, displacement, skin2,
-              per_side, ref_cell, list_side, inv_width, left_cell, refresh):
-    i = active[a]
-    f = factors[i]
-    left_cell[a] = -1
-    refresh[a] = 0
-    if f == 0.0:
-        return
-    dim = positions.shape[1]
-    old = _list_cell(positions, i, inv_width, list_side)
-    moved2 = 0.0
-    for k in range(dim):
-        positions[i, k] = wrap(positions[i, k] + f * vec[i, k], box)
-        displacement[i, k] += np.float32(f * vec[i, k])
-        moved2 += np.float64(displacement[i, k]) ** 2
-        ref_cell[i, k] = _ref_coord(positions[i, k], box, per_side)
-    if _list_cell(positions, i, inv_width, list_side) != old:
-        left_cell[a] = old
-    if moved2 > skin2:
-        refresh[a] = 1
-
-
-@njit(cache=True, parallel=True)
-def _move_parallel(active, n_active, factors, positions, box, vec, displacement,
-                   skin2, per_side, ref_cell, list_side, inv_width, left_cell,
-                   refresh):
-    for a in prange(n_active):
-        _move_one(a, active, factors, positions, box, vec, displacement, skin2,
-                  per_side, ref_cell, list_side, inv_width, left_cell, refresh)
+def _row_replace(j, i, value, mask, rows, row_len):
+    """Give i's entry in row j the new ``value`` and restore the order."""
+    b = _row_find(j, i, mask, rows)
+    while b > 0 and rows[j, b - 1] > value:
+        rows[j, b] = rows[j, b - 1]
+        b -= 1
+    while b < row_len[j] - 1 and rows[j, b + 1] < value:
+        rows[j, b] = rows[j, b + 1]
+        b += 1
+    rows[j, b] = value
 
 
 @njit(cache=True)
-def _move(active, n_active, factors, positions, box, vec, displacement, skin2,
-          per_side, ref_cell, list_side, inv_width, left_cell, refresh):
-    if n_active >= _PARALLEL_MIN:
-        _move_parallel(active, n_active, factors, positions, box, vec,
-                       displacement, skin2, per_side, ref_cell, list_side,
-                       inv_width, left_cell, refresh)
-    else:
-        for a in range(n_active):
-            _move_one(a, active, factors, positions, box, vec, displacement,
-                      skin2, per_side, ref_cell, list_side, inv_width, left_cell,
-                      refresh)
-
-
-@njit(cache=True, parallel=True)
-def _factors_parallel(active, n_active, factor_kind, scale, spread, seed, step,
-                      factors):
-    for a in prange(n_active):
-        i = active[a]
-        factors[i] = _factor(factor_kind, scale, spread, seed, step, i)
+def _rekey(i, dim, geo, ref_code, rows, row_len):
+    """Sphere i changed reference cell: new ranks in its row and in its
+    partners' rows."""
+    per_side, bits, sentinel, shift = geo[2], geo[3], geo[4], geo[5]
+    mask = (1 << shift) - 1
+    code_i = ref_code[i]
+    for a in range(row_len[i]):
+        j = rows[i, a] & mask
+        key = _pair_key(code_i, ref_code[j], dim, bits, per_side, sentinel)
+        rows[i, a] = (key << shift) | j
+        value = (_mirror_key(key, sentinel, per_side) << shift) | i
+        _row_replace(j, i, value, mask, rows, row_len)
+    _sort_row(rows, i, row_len[i])
 
 
 @njit(cache=True)
-def _draw_factors(active, n_active, factor_kind, scale, spread, batch_size, seed,
-                  step, factors):
-    if factor_kind == FACTOR_BATCH:
-        _batch_factors(active, n_active, batch_size, scale, seed, step, factors)
-    elif n_active >= _PARALLEL_MIN:
-        _factors_parallel(active, n_active, factor_kind, scale, spread, seed, step,
-                          factors)
-    else:
-        for a in range(n_active):
-            i = active[a]
-            factors[i] = _factor(factor_kind, scale, spread, seed, step, i)
+def _refresh(items, m, positions, radii, geo, offsets, head, nxt, ref_code, rows,
+             row_len, displacement, flag):
+    """Rebuild the rows of ``items[:m]`` and patch their partners' rows.
 
-
-# ------------------------------------------------------------ driver
-
-
-@njit(cache=True)
-def _refresh(items, m, positions, radii, box, extra, list_side, inv_width, offsets,
-             head, nxt, rows, row_len, displacement, flag):
-    """Rebuild the rows of ``items[:m]`` and patch their partners' rows."""
+    ``flag`` must be zero on entry and is zero again on return.
+    """
+    per_side, sentinel, shift = geo[2], geo[4], geo[5]
+    mask = (1 << shift) - 1
     capacity = rows.shape[1]
     old = np.empty((m, capacity), dtype=rows.dtype)
     old_len = np.empty(m, dtype=np.int64)
@@ -455,22 +419,26 @@ def _refresh(items, m, positions, radii, box, extra, list_side, inv_width, offse
         for b in range(row_len[i]):
             old[a, b] = rows[i, b]
         flag[i] = 1
-    rows = _build_rows(items, m, positions, radii, box, extra, list_side, inv_width,
-                       offsets, head, nxt, rows, row_len)
+    rows = _build_rows(items, m, positions, radii, geo, offsets, head, nxt,
+                       ref_code, rows, row_len)
+    # Ranks are up to date in both rows, so a pair listed in both has equal
+    # entries and a merge of the two sorted rows finds what changed.
     for a in range(m):
         i = items[a]
         p = 0
         q = 0
         while p < old_len[a] or q < row_len[i]:
             if q == row_len[i] or (p < old_len[a] and old[a, p] < rows[i, q]):
-                j = old[a, p]  # dropped from i's row
+                j = old[a, p] & mask  # dropped from i's row
                 if flag[j] == 0:
-                    _row_remove(j, i, rows, row_len)
+                    _row_remove(j, i, mask, rows, row_len)
                 p += 1
             elif p == old_len[a] or rows[i, q] < old[a, p]:
-                j = rows[i, q]  # new in i's row
+                entry = rows[i, q]  # new in i's row
+                j = entry & mask
                 if flag[j] == 0:
-                    rows = _row_insert(j, i, rows, row_len)
+                    key = _mirror_key(entry >> shift, sentinel, per_side)
+                    rows = _row_insert(j, (key << shift) | i, rows, row_len)
                 q += 1
             else:
                 p += 1
@@ -483,57 +451,327 @@ def _refresh(items, m, positions, radii, box, extra, list_side, inv_width, offse
     return rows
 
 
+# ------------------------------------------------------------ scans
+
+
+@njit(cache=True, inline="always")
+def _pair_weight(weight_kind, weight_param, seed, step, i, j, low, high):
+    if weight_kind == WEIGHT_ONE:
+        return 1.0
+    if weight_kind == WEIGHT_PAIR_UNIFORM:
+        return _rng.uniform(seed, step, low, high, _rng.STREAM_PAIR)
+    if weight_kind == WEIGHT_HALF_PAIR_UNIFORM:
+        return _rng.uniform(seed, step, i, j, _rng.STREAM_HALF_PAIR)
+    u = _rng.uniform(seed, step, low, high, _rng.STREAM_PAIR)
+    return 1.0 if u < weight_param else 0.0
+
+
 @njit(cache=True)
-def _setup(positions, radii, box, per_side, extra, list_side, inv_width, offsets,
-           head, nxt, rows, row_len, ref_cell, displacement, items):
-    """Cells, rows and reference cells of every sphere from scratch."""
+def _scan_chunk_any(start, stop, items, step, seed, weight_kind, weight_param,
+                    positions, radii, geo, rows, row_len, vec, shares, found, marks,
+                    mark):
+    """Contacts of the spheres ``items[start:stop]``, summed in the
+    reference engine's order.
+
+    Writes the weighted S_i into ``vec[i]``, the loss share into
+    ``shares[i]`` and the number of contacts into ``found[a]``, with the
+    arithmetic of ``loss.scan_particle``. Partners get ``marks[j] = 1``
+    when ``mark`` is true.
+    """
+    box, exact, sentinel, shift = geo[0], geo[1], geo[4], geo[5]
+    dim = positions.shape[1]
+    mask = (1 << shift) - 1
+    half = 0.5 * box
+    s_d = np.empty((rows.shape[1], dim + 1))  # image vector and r^2
+    s_e = np.empty(rows.shape[1], dtype=np.int64)  # row entry
+    for a in range(start, stop):
+        i = items[a]
+        ri = radii[i]
+        m = 0
+        for q in range(row_len[i]):  # candidates: keep the overlapping ones
+            entry = rows[i, q]
+            j = entry & mask
+            r2 = 0.0
+            for k in range(dim):
+                d = _image(positions[i, k] - positions[j, k], box, half, exact)
+                s_d[m, k] = d
+                r2 += d * d
+            contact = ri + radii[j]
+            s_d[m, dim] = r2
+            s_e[m] = entry
+            m += r2 < contact * contact
+
+        for k in range(dim):
+            vec[i, k] = 0.0
+        share = 0.0
+        count = 0
+        for b in range(m):  # contacts, in the reference order
+            entry = s_e[b]
+            if (entry >> shift) == sentinel:
+                continue
+            j = entry & mask
+            r2 = s_d[b, dim]
+            low = min(i, j)
+            high = max(i, j)
+            r = np.sqrt(r2)
+            if r2 > 0.0:
+                for k in range(dim):
+                    s_d[b, k] /= r
+            else:
+                _random_direction(seed, step, low, high, 1.0 if i < j else -1.0,
+                                  s_d[b, :dim])
+            weight = _pair_weight(weight_kind, weight_param, seed, step, i, j, low,
+                                  high)
+            for k in range(dim):
+                vec[i, k] += weight * s_d[b, k]
+            share += 0.25 * (ri + radii[j] - r)
+            count += 1
+            if mark:
+                marks[j] = 1
+        shares[i] = share
+        found[a] = count
+
+
+@njit(cache=True)
+def _scan_chunk_3d(start, stop, items, step, seed, weight_kind, weight_param,
+                   positions, radii, geo, rows, row_len, vec, shares, found, marks,
+                   mark):
+    """:func:`_scan_chunk_any` unrolled for three dimensions, in boxes
+    wider than two contact distances. One function, no calls per sphere:
+    a call with many array arguments costs as much as the scan itself."""
+    box, sentinel, shift = geo[0], geo[4], geo[5]
+    mask = (1 << shift) - 1
+    half = 0.5 * box
+    s_d = np.empty((rows.shape[1], 4))
+    s_e = np.empty(rows.shape[1], dtype=np.int64)
+    for a in range(start, stop):
+        i = items[a]
+        x0 = positions[i, 0]
+        x1 = positions[i, 1]
+        x2 = positions[i, 2]
+        ri = radii[i]
+        m = 0
+        for q in range(row_len[i]):
+            entry = rows[i, q]
+            j = entry & mask
+            d0 = _image(x0 - positions[j, 0], box, half, False)
+            d1 = _image(x1 - positions[j, 1], box, half, False)
+            d2 = _image(x2 - positions[j, 2], box, half, False)
+            r2 = 0.0
+            r2 += d0 * d0
+            r2 += d1 * d1
+            r2 += d2 * d2
+            contact = ri + radii[j]
+            s_d[m, 0] = d0
+            s_d[m, 1] = d1
+            s_d[m, 2] = d2
+            s_d[m, 3] = r2
+            s_e[m] = entry
+            m += r2 < contact * contact
+
+        v0 = 0.0
+        v1 = 0.0
+        v2 = 0.0
+        share = 0.0
+        count = 0
+        for b in range(m):
+            entry = s_e[b]
+            if (entry >> shift) == sentinel:
+                continue
+            j = entry & mask
+            r2 = s_d[b, 3]
+            low = min(i, j)
+            high = max(i, j)
+            r = np.sqrt(r2)
+            if r2 > 0.0:
+                u0 = s_d[b, 0] / r
+                u1 = s_d[b, 1] / r
+                u2 = s_d[b, 2] / r
+            else:
+                direction = s_d[b, :3]
+                _random_direction(seed, step, low, high, 1.0 if i < j else -1.0,
+                                  direction)
+                u0 = direction[0]
+                u1 = direction[1]
+                u2 = direction[2]
+            weight = _pair_weight(weight_kind, weight_param, seed, step, i, j, low,
+                                  high)
+            v0 += weight * u0
+            v1 += weight * u1
+            v2 += weight * u2
+            share += 0.25 * (ri + radii[j] - r)
+            count += 1
+            if mark:
+                marks[j] = 1
+        vec[i, 0] = v0
+        vec[i, 1] = v1
+        vec[i, 2] = v2
+        shares[i] = share
+        found[a] = count
+
+
+@njit(cache=True)
+def _scan_chunk(start, stop, items, step, seed, weight_kind, weight_param,
+                positions, radii, geo, rows, row_len, vec, shares, found, marks,
+                mark):
+    if positions.shape[1] == 3 and not geo[1]:
+        _scan_chunk_3d(start, stop, items, step, seed, weight_kind, weight_param,
+                       positions, radii, geo, rows, row_len, vec, shares, found,
+                       marks, mark)
+    else:
+        _scan_chunk_any(start, stop, items, step, seed, weight_kind, weight_param,
+                        positions, radii, geo, rows, row_len, vec, shares, found,
+                        marks, mark)
+
+
+@njit(cache=True, parallel=True)
+def _scan_parallel(items, m, step, seed, weight_kind, weight_param, positions,
+                   radii, geo, rows, row_len, vec, shares, found, marks, mark):
+    chunks = (m + _CHUNK - 1) // _CHUNK
+    for c in prange(chunks):
+        _scan_chunk(c * _CHUNK, min(m, (c + 1) * _CHUNK), items, step, seed,
+                    weight_kind, weight_param, positions, radii, geo, rows,
+                    row_len, vec, shares, found, marks, mark)
+
+
+@njit(cache=True)
+def _scan(items, m, step, seed, weight_kind, weight_param, positions, radii, geo,
+          rows, row_len, vec, shares, found, marks, mark):
+    """Scan ``items[:m]``: S_i into ``vec``, shares by sphere, contacts
+    into ``found[:m]`` by position in ``items``."""
+    if m >= _PARALLEL_MIN:
+        _scan_parallel(items, m, step, seed, weight_kind, weight_param, positions,
+                       radii, geo, rows, row_len, vec, shares, found, marks, mark)
+    else:
+        _scan_chunk(0, m, items, step, seed, weight_kind, weight_param, positions,
+                    radii, geo, rows, row_len, vec, shares, found, marks, mark)
+
+
+# ------------------------------------------------------------ moves
+
+
+@njit(cache=True, inline="always")
+def _move_one(a, active, factor_kind, scale, spread, seed, step, factors,
+              positions, geo, vec, displacement, skin2, ref_code, left_cell,
+              events):
+    box, per_side, bits, side, inv_width = geo[0], geo[2], geo[3], geo[6], geo[7]
+    i = active[a]
+    if factor_kind == FACTOR_BATCH:
+        f = factors[i]
+    else:
+        f = _factor(factor_kind, scale, spread, seed, step, i)
+    events[a] = 0
+    if f == 0.0:
+        return
+    old = _list_cell(positions, i, inv_width, side)
+    moved2 = 0.0
+    for k in range(positions.shape[1]):
+        dx = f * vec[i, k]
+        positions[i, k] = wrap(positions[i, k] + dx, box)
+        displacement[i, k] += np.float32(dx)
+        moved2 += np.float64(displacement[i, k]) ** 2
+    event = 0
+    if _list_cell(positions, i, inv_width, side) != old:
+        left_cell[a] = old
+        event |= _LEFT_CELL
+    code = _ref_code(positions, i, box, per_side, bits)
+    if code != ref_code[i]:
+        ref_code[i] = code
+        event |= _LEFT_REF_CELL
+    if moved2 > skin2:
+        event |= _LEFT_SKIN
+    events[a] = event
+
+
+@njit(cache=True, parallel=True)
+def _move_parallel(active, n_active, factor_kind, scale, spread, seed, step,
+                   factors, positions, geo, vec, displacement, skin2, ref_code,
+                   left_cell, events):
+    for a in prange(n_active):
+        _move_one(a, active, factor_kind, scale, spread, seed, step, factors,
+                  positions, geo, vec, displacement, skin2, ref_code, left_cell,
+                  events)
+
+
+@njit(cache=True)
+def _move(active, n_active, factor_kind, scale, spread, batch_size, seed, step,
+          factors, positions, geo, vec, displacement, skin2, ref_code, left_cell,
+          events):
+    """Draw the factors of step ``step`` and move the active spheres."""
+    if factor_kind == FACTOR_BATCH:
+        _batch_factors(active, n_active, batch_size, scale, seed, step, factors)
+    if n_active >= _PARALLEL_MIN:
+        _move_parallel(active, n_active, factor_kind, scale, spread, seed, step,
+                       factors, positions, geo, vec, displacement, skin2, ref_code,
+                       left_cell, events)
+    else:
+        for a in range(n_active):
+            _move_one(a, active, factor_kind, scale, spread, seed, step, factors,
+                      positions, geo, vec, displacement, skin2, ref_code,
+                      left_cell, events)
+
+
+# ------------------------------------------------------------ driver
+
+
+@njit(cache=True)
+def _setup(positions, radii, geo, offsets, head, nxt, ref_code, rows, row_len,
+           displacement, items):
+    """Cells, reference cells and rows of every sphere, from scratch."""
+    box, per_side, bits, side, inv_width = geo[0], geo[2], geo[3], geo[6], geo[7]
     n, dim = positions.shape
     head[:] = -1
-    for i in range(n - 1, -1, -1):
-        _cell_insert(i, _list_cell(positions, i, inv_width, list_side), head, nxt)
+    for i in range(n):
+        _cell_insert(i, _list_cell(positions, i, inv_width, side), head, nxt)
+        ref_code[i] = _ref_code(positions, i, box, per_side, bits)
         for k in range(dim):
-            ref_cell[i, k] = _ref_coord(positions[i, k], box, per_side)
             displacement[i, k] = 0.0
         items[i] = i
-    return _build_rows(items, n, positions, radii, box, extra, list_side, inv_width,
-                       offsets, head, nxt, rows, row_len)
+    return _build_rows(items, n, positions, radii, geo, offsets, head, nxt,
+                       ref_code, rows, row_len)
 
 
 @njit(cache=True)
-def _collect_active(items, m, found, shares, active):
-    """Keep the items with contacts; returns (count, loss share sum)."""
-    count = 0
-    loss = 0.0
-    for a in range(m):
-        if found[a] > 0:
-            i = items[a]
-            active[count] = i
-            count += 1
-            loss += shares[i]
-    return count, loss
+def _take_marked(marks, flag, items):
+    """Collect (ascending) and clear the marked spheres not yet active."""
+    n = flag.shape[0]
+    words = marks.view(np.uint64)
+    m = 0
+    for w in range(words.shape[0]):
+        if words[w] == 0:
+            continue
+        for i in range(8 * w, min(8 * w + 8, n)):
+            if marks[i] != 0 and flag[i] == 0:
+                items[m] = i
+                m += 1
+        words[w] = 0
+    return m
 
 
 @njit(cache=True)
 def _advance_kernel(
-    positions, radii, box, per_side, seed, factor_kind, scale, spread, batch_size,
-    weight_kind, weight_param, t_start, t_stop, record_every, rec_times, rec_active,
-    rec_loss, n_records, fresh, n_active, loss, skin, list_side, inv_width,
-    offsets, head, nxt, rows, row_len, ref_cell, displacement, vec, shares,
-    factors, active, items, found, left_cell, refresh, marks, flag,
+    positions, radii, seed, factor_kind, scale, spread, batch_size, weight_kind,
+    weight_param, t_start, t_stop, record_every, rec_times, rec_active, rec_loss,
+    n_records, fresh, n_active, loss, skin, geo, offsets, head, nxt, ref_code,
+    rows, row_len, displacement, vec, shares, factors, active, items, found,
+    left_cell, events, marks, flag,
 ):
     n, dim = positions.shape
-    extra = 3.0 * skin + _MARGIN
     skin2 = skin * skin
     t = t_start
     if fresh:
-        rows = _setup(positions, radii, box, per_side, extra, list_side, inv_width,
-                      offsets, head, nxt, rows, row_len, ref_cell, displacement,
-                      items)
-        _scan(items, n, t, seed, weight_kind, weight_param, positions, radii, box,
-              per_side, ref_cell, rows, row_len, vec, shares, found, marks, False)
-        n_active, loss = _collect_active(items, n, found, shares, active)
-        for a in range(n_active):
-            flag[active[a]] = 2
+        rows = _setup(positions, radii, geo, offsets, head, nxt, ref_code, rows,
+                      row_len, displacement, items)
+        _scan(items, n, t, seed, weight_kind, weight_param, positions, radii, geo,
+              rows, row_len, vec, shares, found, marks, False)
+        n_active = 0
+        loss = 0.0
+        for i in range(n):
+            if found[i] > 0:
+                active[n_active] = i
+                n_active += 1
+                loss += shares[i]
+                flag[i] = 1
 
     while True:
         absorbed = n_active == 0
@@ -545,50 +783,45 @@ def _advance_kernel(
         if absorbed or t == t_stop:
             return t, n_records, absorbed, rows, n_active, loss
 
-        # factors and moves, from the state at the start of step t
-        _draw_factors(active, n_active, factor_kind, scale, spread, batch_size,
-                      seed, t, factors)
-        _move(active, n_active, factors, positions, box, vec, displacement, skin2,
-              per_side, ref_cell, list_side, inv_width, left_cell, refresh)
+        # moves, from the state at the start of step t
+        _move(active, n_active, factor_kind, scale, spread, batch_size, seed, t,
+              factors, positions, geo, vec, displacement, skin2, ref_code,
+              left_cell, events)
         m = 0
         for a in range(n_active):
+            event = events[a]
+            if event == 0:
+                continue
             i = active[a]
-            if left_cell[a] >= 0:
+            if event & _LEFT_CELL:
                 _cell_remove(i, left_cell[a], head, nxt)
-                _cell_insert(i, _list_cell(positions, i, inv_width, list_side),
-                             head, nxt)
-            if refresh[a]:
+                _cell_insert(i, _list_cell(positions, i, geo[7], geo[6]), head, nxt)
+            if event & _LEFT_REF_CELL:
+                _rekey(i, dim, geo, ref_code, rows, row_len)
+            if event & _LEFT_SKIN:
                 items[m] = i
                 m += 1
         if m > 0:
-            rows = _refresh(items, m, positions, radii, box, extra, list_side,
-                            inv_width, offsets, head, nxt, rows, row_len,
-                            displacement, marks)
+            rows = _refresh(items, m, positions, radii, geo, offsets, head, nxt,
+                            ref_code, rows, row_len, displacement, marks)
         t += 1
 
-        # rescan: every sphere active at t, then those a mover now touches
+        # rescan: every sphere active at the start, then those it now touches
         _scan(active, n_active, t, seed, weight_kind, weight_param, positions,
-              radii, box, per_side, ref_cell, rows, row_len, vec, shares, found,
-              marks, True)
-        m = 0
-        for i in range(n):
-            if marks[i] != 0:
-                marks[i] = 0
-                if flag[i] == 0:
-                    items[m] = i
-                    m += 1
+              radii, geo, rows, row_len, vec, shares, found, marks, True)
+        m = _take_marked(marks, flag, items)
         new = found[n_active:]
-        _scan(items, m, t, seed, weight_kind, weight_param, positions, radii, box,
-              per_side, ref_cell, rows, row_len, vec, shares, new, marks, False)
+        _scan(items, m, t, seed, weight_kind, weight_param, positions, radii, geo,
+              rows, row_len, vec, shares, new, marks, False)
 
-        # merge the two ascending lists into the new active list
+        # merge both ascending lists into the new active list
+        old_active = left_cell  # free now; keeps the old list while merging
+        for a in range(n_active):
+            old_active[a] = active[a]
         p = 0
         q = 0
         count = 0
         loss = 0.0
-        old_active = left_cell  # reuse: the old list is read while writing
-        for a in range(n_active):
-            old_active[a] = active[a]
         while p < n_active or q < m:
             if q == m or (p < n_active and old_active[p] < items[q]):
                 i = old_active[p]
@@ -602,7 +835,7 @@ def _advance_kernel(
                 active[count] = i
                 count += 1
                 loss += shares[i]
-                flag[i] = 2
+                flag[i] = 1
             else:
                 flag[i] = 0
         n_active = count
@@ -611,10 +844,10 @@ def _advance_kernel(
 class FastEngine:
     """State of the active-set engine for one run.
 
-    ``advance`` has the arguments and the return value of
-    ``dynamics._advance_reference`` (the cell arrays of the reference
-    engine are ignored and returned unchanged); the state lives here
-    between calls, so a run split into chunks costs no extra rescans.
+    ``advance`` takes the arguments and returns the values of
+    ``dynamics._advance_reference`` (it ignores the reference engine's
+    cell arrays and hands ``slots`` back unchanged). The state lives here
+    between calls, so a run split into chunks costs no extra full scans.
 
     Parameters
     ----------
@@ -631,34 +864,55 @@ class FastEngine:
 
     def __init__(self, n, dim, box, max_contact, skin=DEFAULT_SKIN):
         self.skin = float(skin)
-        reach = (max_contact + 3.0 * self.skin + _MARGIN) * (1.0 + 1e-9)
+        self.box = float(box)
+        self.exact = not box > 2.0 * max_contact * (1.0 + 1e-9)
+        self.extra = 3.0 * self.skin + _MARGIN
+        reach = (max_contact + self.extra) * (1.0 + 1e-9)
         side = max(1, int(np.floor(box / reach)))
-        cap = max(1, int(np.floor((_MAX_CELLS_PER_SPHERE * n) ** (1.0 / dim))))
-        side = min(side, cap)
+        side = min(side, max(1, int(np.floor((_MAX_CELLS_PER_SPHERE * n) ** (1 / dim)))))
         if min(side, 3) ** dim > 2 * n + 27:  # high dimensions: one cell
             side = 1
-        self.list_side = side
-        self.inv_width = self.list_side / box
-        self.offsets = neighbor_offsets(self.list_side, dim)
-        self.head = np.empty(self.list_side**dim, dtype=np.int32)
+        self.side = side
+        self.inv_width = side / box
+        self.offsets = neighbor_offsets(side, dim)
+        self.head = np.empty(side**dim, dtype=np.int32)
         self.nxt = np.empty(n, dtype=np.int32)
-        self.rows = np.empty((n, _INITIAL_ROW_CAPACITY), dtype=np.int32)
+        self.rows = None  # allocated once the reference grid is known
         self.row_len = np.zeros(n, dtype=np.int32)
-        self.ref_cell = np.empty((n, dim), dtype=np.int32)
+        self.ref_code = np.empty(n, dtype=np.int64)
         self.displacement = np.zeros((n, dim), dtype=np.float32)
         self.vec = np.zeros((n, dim))
         self.shares = np.zeros(n)
-        self.factors = np.zeros(n)
+        self.factors = np.zeros(1)
         self.active = np.empty(n, dtype=np.int32)
         self.items = np.empty(n, dtype=np.int32)
         self.found = np.empty(n, dtype=np.int32)
         self.left_cell = np.empty(n, dtype=np.int32)
-        self.refresh = np.empty(n, dtype=np.uint8)
-        self.marks = np.zeros(n, dtype=np.uint8)
+        self.events = np.empty(n, dtype=np.uint8)
+        self.marks = np.zeros(-(-n // 8) * 8, dtype=np.uint8)
         self.flag = np.zeros(n, dtype=np.uint8)
         self.n_active = 0
         self.loss = 0.0
-        self.t_state = -1  # the step whose start state is scanned
+        self.geo = None
+        self.t_state = None  # the step whose start state has been scanned
+
+    def _prepare(self, n, dim, per_side, offsets, factor_kind):
+        sentinel = int(offsets.shape[0])
+        shift = 31 - sentinel.bit_length()
+        dtype = np.int32
+        if n > 1 << shift:  # index and rank do not fit 31 bits
+            shift, dtype = 32, np.int64
+        bits = max(1, int(per_side).bit_length())
+        if bits * dim > 63:
+            raise ValueError("too many reference cells to pack into 63 bits")
+        if self.rows is None or self.rows.dtype != dtype:
+            self.rows = np.empty((n, _INITIAL_ROW_CAPACITY), dtype=dtype)
+        if factor_kind == FACTOR_BATCH and self.factors.shape[0] != n:
+            self.factors = np.zeros(n)
+        self.flag[:] = 0
+        self.marks[:] = 0
+        self.geo = (self.box, self.exact, int(per_side), bits, sentinel, shift,
+                    self.side, self.inv_width, self.extra)
 
     def advance(self, positions, radii, box, per_side, offsets, cell_of, slots,
                 counts, seed, factor_kind, scale, spread, batch_size, weight_kind,
@@ -667,17 +921,16 @@ class FastEngine:
         """Steps t_start .. t_stop - 1, as ``_advance_reference``."""
         fresh = self.t_state != t_start
         if fresh:
-            self.flag[:] = 0
-            self.marks[:] = 0
+            self._prepare(positions.shape[0], positions.shape[1], per_side, offsets,
+                          factor_kind)
         t, n_records, absorbed, self.rows, self.n_active, self.loss = _advance_kernel(
-            positions, radii, box, per_side, seed, factor_kind, scale, spread,
-            batch_size, weight_kind, weight_param, t_start, t_stop, record_every,
-            rec_times, rec_active, rec_loss, n_records, fresh, self.n_active,
-            self.loss, self.skin, self.list_side, self.inv_width, self.offsets,
-            self.head, self.nxt, self.rows, self.row_len, self.ref_cell,
-            self.displacement, self.vec, self.shares, self.factors, self.active,
-            self.items, self.found, self.left_cell, self.refresh, self.marks,
-            self.flag,
+            positions, radii, seed, factor_kind, scale, spread, batch_size,
+            weight_kind, weight_param, t_start, t_stop, record_every, rec_times,
+            rec_active, rec_loss, n_records, fresh, self.n_active, self.loss,
+            self.skin, self.geo, self.offsets, self.head, self.nxt, self.ref_code,
+            self.rows, self.row_len, self.displacement, self.vec, self.shares,
+            self.factors, self.active, self.items, self.found, self.left_cell,
+            self.events, self.marks, self.flag,
         )
         self.t_state = t
         return t, n_records, absorbed, slots

@@ -857,13 +857,13 @@ class FastEngine:
         Box edge.
     max_contact : float
         Largest contact distance R_i + R_j.
-    skin : float
-        Skin h in particle diameters: rows list partners up to
-        R_i + R_j + 3 h.
+    skin : float, optional
+        Skin h in particle diameters (default ``DEFAULT_SKIN``): rows list
+        partners up to R_i + R_j + 3 h. Results do not depend on it.
     """
 
-    def __init__(self, n, dim, box, max_contact, skin=DEFAULT_SKIN):
-        self.skin = float(skin)
+    def __init__(self, n, dim, box, max_contact, skin=None):
+        self.skin = float(DEFAULT_SKIN if skin is None else skin)
         self.box = float(box)
         self.exact = not box > 2.0 * max_contact * (1.0 + 1e-9)
         self.extra = 3.0 * self.skin + _MARGIN

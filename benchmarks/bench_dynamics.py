@@ -1,0 +1,338 @@
+"""Speed, scaling, start-up time and memory of the dynamics.
+
+Run from the repository root::
+
+    python benchmarks/bench_dynamics.py            # full run, about 10 min
+    python benchmarks/bench_dynamics.py --quick    # under 2 min
+    python benchmarks/bench_dynamics.py --out benchmarks/results.md
+
+It prints markdown tables: nanoseconds per particle-step and per
+active-particle-step of BRO and SGD (b_f = 0.75 and 1) in 3D at
+eps = lr = 0.02 from a uniform random start, with one and two threads;
+the cost of a step against the active fraction f_a; the time from
+``import packing_lite`` to the end of the first step with an empty and a
+filled compilation cache; and the peak memory per particle. Every figure
+is the median of several repeats, with the smallest and largest in
+brackets. Wall-clock times on a machine shared with other work are only
+as quiet as the machine: the load average is printed with the results.
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+import numba
+import numpy as np
+
+import packing_lite as pl
+from packing_lite import _engine, dynamics
+from packing_lite.neighbors import CellGrid
+
+EPS = 0.02
+DYNAMICS = {
+    "BRO": lambda p, steps, seed: pl.run_bro(p, EPS, steps, seed=seed),
+    "SGD b_f=0.75": lambda p, steps, seed: pl.run_sgd(
+        p, EPS, steps, batch_fraction=0.75, seed=seed),
+    "SGD b_f=1": lambda p, steps, seed: pl.run_sgd(
+        p, EPS, steps, batch_fraction=1.0, seed=seed),
+}
+FULL = {"sizes": {2_000: 1000, 20_000: 1000, 200_000: 100},
+        "phis": (0.50, 0.60, 0.64, 0.70), "repeats": 3, "curve_n": 20_000,
+        "cold": True}
+QUICK = {"sizes": {2_000: 300, 20_000: 150}, "phis": (0.60,), "repeats": 3,
+         "curve_n": 5_000, "cold": False}
+
+
+def _spread(values, scale=1.0, digits=0):
+    values = np.asarray(values, dtype=float) * scale
+    fmt = f"{{:.{digits}f}}"
+    return (f"{fmt.format(np.median(values))} "
+            f"({fmt.format(values.min())}-{fmt.format(values.max())})")
+
+
+def _load():
+    try:
+        return "%.1f %.1f %.1f" % os.getloadavg()
+    except OSError:
+        return "n/a"
+
+
+def _time_run(run, packing, steps, seed):
+    start = time.perf_counter()
+    result = run(packing, steps, seed)
+    elapsed = time.perf_counter() - start
+    taken = max(result.steps, 1)
+    during = result.times < result.steps
+    active_steps = float(np.sum(result.active_fraction[during])) * packing.n
+    return (elapsed / (packing.n * taken), elapsed / max(active_steps, 1.0),
+            float(np.mean(result.active_fraction[during])) if during.any() else 0.0,
+            result.steps)
+
+
+def throughput(config):
+    """One table row per (dynamics, n, phi): 1 and 2 threads."""
+    threads = (1, min(2, numba.config.NUMBA_NUM_THREADS))
+    rows = []
+    for name, run in DYNAMICS.items():
+        for n, steps in config["sizes"].items():
+            for phi in config["phis"]:
+                packing = pl.random_packing(n, phi, dim=3, seed=1)
+                cells = {}
+                for nt in threads:
+                    numba.set_num_threads(nt)
+                    cells[nt] = [_time_run(run, packing, steps, seed=2 + r)
+                                 for r in range(config["repeats"])]
+                one = np.array([c[0] for c in cells[1]])
+                two = np.array([c[0] for c in cells[threads[1]]])
+                rows.append({
+                    "dynamics": name, "n": n, "phi": phi, "steps": steps,
+                    "taken": int(np.median([c[3] for c in cells[1]])),
+                    "f_a": float(np.median([c[2] for c in cells[1]])),
+                    "one": one, "one_active": np.array([c[1] for c in cells[1]]),
+                    "two": two, "two_active": np.array([c[1] for c in cells[threads[1]]]),
+                    "speedup": one / two,
+                })
+                print(f"  {name:13s} n={n:<7d} phi={phi:.2f}  1 thread "
+                      f"{np.median(one) * 1e9:6.1f} ns  2 threads "
+                      f"{np.median(two) * 1e9:6.1f} ns", file=sys.stderr, flush=True)
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    return rows
+
+
+def throughput_table(rows):
+    lines = [
+        "| dynamics | N | phi | steps | mean f_a | 1 thread: ns / particle-step "
+        "| 1 thread: ns / active-step | 2 threads: ns / particle-step "
+        "| 2 threads: ns / active-step | speed-up |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        taken = r["taken"] if r["taken"] == r["steps"] else f"{r['taken']} (absorbed)"
+        lines.append(
+            f"| {r['dynamics']} | {r['n']} | {r['phi']:.2f} | {taken} | {r['f_a']:.2f} "
+            f"| {_spread(r['one'], 1e9)} | {_spread(r['one_active'], 1e9)} "
+            f"| {_spread(r['two'], 1e9)} | {_spread(r['two_active'], 1e9)} "
+            f"| {_spread(r['speedup'], digits=2)} |")
+    return "\n".join(lines)
+
+
+def _drive(packing, steps, segment=None, on_segment=None):
+    """Run BRO on the fast engine directly, ``segment`` steps per call."""
+    n = packing.n
+    rule = dynamics._bro_rule(packing, EPS, "particle")[0]
+    grid = CellGrid(packing.box, packing.max_contact, packing.dim, n)
+    engine = _engine.FastEngine(n, packing.dim, packing.box, packing.max_contact)
+    positions = np.array(packing.positions)
+    size = steps + 3
+    times, fa, loss = np.empty(size, np.int64), np.empty(size), np.empty(size)
+    segment = segment or steps
+    t, records = 0, 0
+    while t < steps:
+        start = time.perf_counter()
+        t_new, after, absorbed, _ = engine.advance(
+            positions, packing.radii, packing.box, grid.per_side, grid.offsets,
+            None, None, None, 4, rule.factor_kind, rule.scale, rule.spread,
+            rule.batch_size, rule.weight_kind, rule.weight_param, t,
+            min(t + segment, steps), 1, times, fa, loss, records)
+        elapsed = time.perf_counter() - start
+        if on_segment is not None and t_new > t:
+            on_segment(t, fa[records: records + t_new - t], elapsed / (t_new - t))
+        records = after - 1  # the next call records the state at t_new again
+        t = t_new
+        if absorbed:
+            break
+    return engine, t
+
+
+def activity_curve(n, segment=20, max_steps=6000):
+    """Wall time per step against f_a along one absorbing BRO run.
+
+    Times the fast engine in segments of ``segment`` steps (the first,
+    which builds the neighbour rows, is left out); the cost is compared
+    with that of the segments where nearly every sphere is active.
+    """
+    samples = []
+
+    def keep(t, fa, per_step):
+        if t > 0:
+            samples.append((float(np.mean(fa)), per_step))
+
+    packing = pl.random_packing(n, 0.60, dim=3, seed=3)
+    _, steps = _drive(packing, max_steps, segment, keep)
+    return np.array(samples), steps
+
+
+def activity_table(samples, n):
+    full = samples[samples[:, 0] > 0.95, 1]
+    base = np.median(full) if full.size else np.nan
+    edges = [1.0, 0.9, 0.7, 0.5, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01, 0.0]
+    lines = [f"| f_a (N = {n}) | segments | us / step | ns / particle-step "
+             "| cost / cost at f_a > 0.95 |", "|---|---|---|---|---|"]
+    for high, low in zip(edges[:-1], edges[1:]):
+        inside = samples[(samples[:, 0] <= high) & (samples[:, 0] > low)]
+        if not inside.size:
+            continue
+        step = inside[:, 1]
+        lines.append(f"| {low:.2f} - {high:.2f} | {len(step)} | {_spread(step, 1e6, 1)} "
+                     f"| {_spread(step, 1e9 / n, 1)} | {np.median(step) / base:.3f} |")
+    return "\n".join(lines)
+
+
+def reference_cost(n=20_000, steps=30):
+    packing = pl.random_packing(n, 0.60, dim=3, seed=1)
+    rule = dynamics._bro_rule(packing, EPS, "particle")[0]
+    numba.set_num_threads(1)
+    values = []
+    for r in range(2):
+        start = time.perf_counter()
+        dynamics._run(packing, rule, steps, 2 + r, 1, False, {"dynamics": "bro"},
+                      engine="reference")
+        values.append((time.perf_counter() - start) / (n * steps))
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    return np.array(values)
+
+
+_FIRST_STEP = textwrap.dedent("""
+    import time
+    start = time.perf_counter()
+    import packing_lite as pl
+    packing = pl.random_packing(2000, 0.6, seed=1)
+    pl.run_bro(packing, 0.02, 1, seed=2)
+    print(time.perf_counter() - start)
+""")
+
+
+def startup(repeats, cold):
+    """Seconds from ``import packing_lite`` to the end of the first step.
+
+    With ``cold``, first in a subprocess with an empty compilation cache
+    (everything compiles), then with that cache filled; otherwise with
+    the cache already in place.
+    """
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ,
+               PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+
+    def once():
+        out = subprocess.run([sys.executable, "-c", _FIRST_STEP], env=env,
+                             capture_output=True, text=True, check=True)
+        return float(out.stdout.split()[-1])
+
+    if not cold:
+        return None, np.array([once() for _ in range(repeats)])
+    with tempfile.TemporaryDirectory() as cache:
+        env["NUMBA_CACHE_DIR"] = cache
+        first = once()
+        warm = np.array([once() for _ in range(repeats)])
+    return first, warm
+
+
+_MEMORY = textwrap.dedent("""
+    import json, resource, sys, tracemalloc
+    import numpy as np
+    import packing_lite as pl
+    n = int(sys.argv[1])
+    pl.run_bro(pl.random_packing(500, 0.6, seed=1), 0.02, 3, seed=2)
+    packing = pl.random_packing(n, 0.6, seed=1)
+    def rss():
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * resource.getpagesize()
+    before = rss()
+    tracemalloc.start()
+    pl.run_bro(packing, 0.02, 30, seed=2)
+    traced = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"rss": max(peak - before, 0) / n, "traced": traced / n}))
+""")
+
+
+def memory(n, repeats):
+    """Peak memory of a run per particle, beyond the input packing."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ,
+               PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+    values = []
+    for _ in range(repeats):
+        out = subprocess.run([sys.executable, "-c", _MEMORY, str(n)], env=env,
+                             capture_output=True, text=True, check=True)
+        values.append(json.loads(out.stdout.splitlines()[-1]))
+    packing = pl.random_packing(n, 0.6, dim=3, seed=1)
+    engine, _ = _drive(packing, 5)
+    state = sum(v.nbytes for v in vars(engine).values() if isinstance(v, np.ndarray))
+    return (np.array([v["rss"] for v in values]),
+            np.array([v["traced"] for v in values]), state / n)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a run under 2 minutes")
+    parser.add_argument("--out", help="also write the tables to this file")
+    args = parser.parse_args(argv)
+    config = QUICK if args.quick else FULL
+    started = time.perf_counter()
+    load_before = _load()
+
+    print("warming up the compiled kernels", file=sys.stderr, flush=True)
+    small = pl.random_packing(500, 0.6, dim=3, seed=1)
+    for nt in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+        numba.set_num_threads(nt)
+        for run in DYNAMICS.values():
+            run(small, 5, 1)
+
+    print("throughput", file=sys.stderr, flush=True)
+    rows = throughput(config)
+    print("cost against f_a", file=sys.stderr, flush=True)
+    numba.set_num_threads(1)
+    samples, curve_steps = activity_curve(config["curve_n"])
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    print("reference engine", file=sys.stderr, flush=True)
+    reference = reference_cost(n=config["curve_n"])
+    print("start-up", file=sys.stderr, flush=True)
+    cold, warm = startup(3, config["cold"])
+    print("memory", file=sys.stderr, flush=True)
+    mem_n = max(config["sizes"])
+    rss, traced, state = memory(mem_n, 2)
+
+    sections = [
+        "### Throughput (3D, eps = lr = 0.02, uniform random start)",
+        "Median (min-max) of %d runs; wall clock; a step's cost per particle and "
+        "per active particle (summed f_a N over the steps)." % config["repeats"],
+        "", throughput_table(rows), "",
+        "### Cost of a step against the active fraction",
+        f"One BRO run, N = {config['curve_n']}, phi = 0.60, 1 thread, timed in "
+        f"segments of 20 steps until it absorbed ({curve_steps} steps).", "",
+        activity_table(samples, config["curve_n"]), "",
+        f"Reference engine (full rebuild and scan every step), same system, "
+        f"1 thread: {_spread(reference, 1e9)} ns per particle-step.", "",
+        "### Start-up and memory", "",
+        "| quantity | value |", "|---|---|",
+        ("| import to end of first step, empty cache (compiles) | "
+         + (f"{cold:.1f} s |" if cold is not None else "not measured (--quick) |")),
+        f"| import to end of first step, warm cache | {_spread(warm, digits=2)} s |",
+        f"| peak RSS of a run beyond its input, per particle (N = {mem_n}) "
+        f"| {_spread(rss)} bytes |",
+        f"| numpy arrays allocated during a run (tracemalloc), per particle "
+        f"| {_spread(traced)} bytes |",
+        f"| engine state arrays at start, per particle | {state:.0f} bytes |", "",
+        f"Machine: {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPUs, numba {numba.__version__} "
+        f"({numba.threading_layer()} threads), numpy {np.__version__}; "
+        f"load average before {load_before}, after {_load()}; "
+        f"benchmark took {time.perf_counter() - started:.0f} s.",
+    ]
+    text = "\n".join(sections)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -274,8 +274,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a run under 2 minutes")
     parser.add_argument("--out", help="also write the tables to this file")
+    parser.add_argument("--repeats", type=int, help="runs per figure (default 3)")
     args = parser.parse_args(argv)
-    config = QUICK if args.quick else FULL
+    config = dict(QUICK if args.quick else FULL)
+    if args.repeats:
+        config["repeats"] = args.repeats
     started = time.perf_counter()
     load_before = _load()
 

@@ -60,9 +60,10 @@ DEFAULT_SKIN = 0.05
 # Slack on the listing distance for the rounding of the float32
 # displacement accumulators (their error stays below 1e-8 diameters).
 _MARGIN = 1e-6
-# Loops over fewer items run serially: a parallel launch would cost more
-# than it saves. Results do not depend on the choice.
-_PARALLEL_MIN = 256
+# Loops over fewer items run serially: a parallel launch (and its barrier,
+# which waits for the slowest thread) would cost more than it saves.
+# Results do not depend on the choice.
+_PARALLEL_MIN = 2048
 # Items per parallel chunk of the scan; each chunk allocates its scratch.
 _CHUNK = 256
 _INITIAL_ROW_CAPACITY = 16

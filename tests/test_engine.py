@@ -108,7 +108,7 @@ def test_runs_that_start_at_a_later_step_match():
 
 @pytest.mark.parametrize("name", ["bro", "sgd-fraction", "sgd-pair"])
 def test_one_and_two_threads_give_identical_runs(name):
-    # large enough for the parallel loops (256 items and more) to run
+    # large enough for the parallel loops (2048 items and more) to run
     packing = pl.random_packing(3000, 0.62, dim=3, seed=31)
     rule = DYNAMICS[name](packing)
     before = numba.get_num_threads()

@@ -30,13 +30,16 @@ numbers; nothing here depends on the length unit.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
-import numbers
 import warnings
 from typing import NamedTuple
 
 import numpy as np
 from scipy import integrate, ndimage, optimize
+
+from ._validation import check_int as _check_int
+from ._validation import check_real
 
 __all__ = [
     "EXPONENT_SETS",
@@ -98,36 +101,8 @@ def _same_length(*pairs):
             )
 
 
-def _check_int(value, name, minimum):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(
-        value, (numbers.Integral, np.integer)
-    ):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_real(value, name, low=None, high=None, *, low_open=False,
-                high_open=False):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(
-        value, (numbers.Real, np.integer, np.floating)
-    ):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    lo = "-inf" if low is None else repr(low)
-    hi = "inf" if high is None else repr(high)
-    interval = ("(" if low_open or low is None else "[") + f"{lo}, {hi}" + (
-        ")" if high_open or high is None else "]"
-    )
-    bad = not math.isfinite(value)
-    if low is not None:
-        bad |= value <= low if low_open else value < low
-    if high is not None:
-        bad |= value >= high if high_open else value > high
-    if bad:
-        raise ValueError(f"{name} must be in {interval}, got {value}")
-    return value
+# Analysis intervals are closed unless a caller says otherwise.
+_check_real = functools.partial(check_real, low_open=False, high_open=False)
 
 
 def _check_times(times, f_a):

@@ -29,13 +29,10 @@ from __future__ import annotations
 
 import concurrent.futures
 import hashlib
-import io
 import itertools
 import json
 import math
 import numbers
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -44,6 +41,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from . import analysis
+from ._validation import check_int as _check_int
+from .io import atomic_savez
 
 __all__ = ["run_sweep", "load_sweep", "load_run", "summarize_sweep", "run_key"]
 
@@ -66,16 +65,6 @@ _VARIANTS = {
 
 # ---------------------------------------------------------------------------
 # validation
-
-
-def _check_int(value, name, minimum):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(
-        value, (numbers.Integral, np.integer)
-    ):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 def _canonical_float(value, name):
@@ -300,22 +289,11 @@ def _execute_run(spec):
 def _save(directory, spec, payload):
     meta = {"spec": spec, "steps_taken": payload["steps_taken"],
             "absorbed": payload["absorbed"], "elapsed": payload["elapsed"]}
-    buffer = io.BytesIO()
-    np.savez(buffer, times=payload["times"],
-             active_fraction=payload["active_fraction"], loss=payload["loss"],
-             meta=np.array(json.dumps(meta, sort_keys=True)))
     final = Path(directory) / f"{run_key(spec)}.npz"
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(buffer.getvalue())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_savez(final, {
+        "times": payload["times"], "active_fraction": payload["active_fraction"],
+        "loss": payload["loss"], "meta": np.array(json.dumps(meta, sort_keys=True)),
+    })
 
 
 def _load_file(path):

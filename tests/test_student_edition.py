@@ -1,0 +1,162 @@
+"""The student edition keeps every exercise and leaks no solution."""
+
+import importlib.util
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load_tool():
+    spec = importlib.util.spec_from_file_location(
+        "student_edition", ROOT / "tools" / "student_edition.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+se = _load_tool()
+
+
+@pytest.fixture(scope="module")
+def edition(tmp_path_factory):
+    out = tmp_path_factory.mktemp("student")
+    assert se.main(["--out", str(out)]) == 0
+    return out
+
+
+def _sources():
+    return {path.stem: path.read_text() for path in se.chapter_files()}
+
+
+def test_one_notebook_per_chapter(edition):
+    names = sorted(p.stem for p in edition.glob("*.ipynb"))
+    assert names == sorted(_sources())
+    assert (edition / "_checks.py").is_file()
+
+
+def test_no_solution_directive_or_text(edition):
+    removed = []
+    for path in se.chapter_files():
+        removed += se.student_notebook(path)[1]
+    assert removed, "the chapters have solutions, so some must be removed"
+    assert se.find_leaks(edition, removed) == []
+    for path in edition.glob("*.ipynb"):
+        text = path.read_text()
+        assert "{solution" not in text
+        assert "solution-start" not in text
+
+
+def test_every_exercise_is_kept(edition):
+    for name, source in _sources().items():
+        wanted = len(re.findall(r"\{exercise(-start)?\}", source))
+        notebook = nbformat.read(edition / f"{name}.ipynb", as_version=4)
+        text = "\n".join(c.source for c in notebook.cells)
+        assert text.count("**Exercise") == wanted, name
+
+
+def test_notebooks_have_no_outputs(edition):
+    for path in edition.glob("*.ipynb"):
+        notebook = nbformat.read(path, as_version=4)
+        nbformat.validate(notebook)
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                assert cell.outputs == [] and cell.execution_count is None
+
+
+def test_checkers_copy_has_no_comments(edition):
+    text = (edition / "_checks.py").read_text()
+    assert not re.search(r"^\s*#", text, flags=re.M)
+    compile(text, "_checks.py", "exec")
+
+
+# ------------------------------------------------ forms of the directive
+def test_strip_backtick_and_colon_fences_with_nested_code():
+    text = "\n".join([
+        "Before.",
+        "````{solution} ex-a",
+        ":class: dropdown",
+        "",
+        "The secret is 42.",
+        "```python",
+        "print(42)",
+        "```",
+        "````",
+        "",
+        ":::{solution} ex-b",
+        "Also secret.",
+        ":::",
+        "After.",
+    ])
+    kept, removed = se.strip_solutions(text)
+    assert kept == "Before.\n\nAfter."
+    assert len(removed) == 2 and "print(42)" in removed[0]
+
+
+def test_strip_gated_solution():
+    text = "\n".join([
+        "Intro.",
+        "```{solution-start} ex-a",
+        "```",
+        "Hidden text.",
+        "```{solution-end}",
+        "```",
+        "Outro.",
+    ])
+    kept, removed = se.strip_solutions(text)
+    assert "Hidden" not in kept and kept.startswith("Intro.")
+    assert kept.endswith("Outro.")
+
+
+def test_cells_tagged_solution_are_dropped(tmp_path):
+    source = "\n".join([
+        "---",
+        "jupytext:",
+        "  text_representation:",
+        "    extension: .md",
+        "    format_name: myst",
+        "kernelspec:",
+        "  display_name: Python 3",
+        "  language: python",
+        "  name: python3",
+        "---",
+        "",
+        "# Title",
+        "",
+        "```{code-cell} ipython3",
+        "x = 1",
+        "```",
+        "",
+        "```{code-cell} ipython3",
+        ":tags: [solution]",
+        "",
+        "answer = 41 + 1",
+        "```",
+    ])
+    path = tmp_path / "chapter.md"
+    path.write_text(source)
+    notebook, removed = se.student_notebook(path)
+    text = "\n".join(c.source for c in notebook.cells)
+    assert "answer" not in text and "x = 1" in text
+    assert removed == ["answer = 41 + 1"]
+
+
+# ------------------------------------------------- a notebook still runs
+def test_a_student_notebook_runs(edition):
+    nbclient = pytest.importorskip("nbclient")
+    # The shortest chapter with code and an exercise checker.
+    path = edition / "hinge_loss.ipynb"
+    if not path.is_file():
+        pytest.skip("hinge_loss is not a chapter any more")
+    notebook = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(
+        notebook, timeout=600, kernel_name="python3",
+        resources={"metadata": {"path": str(edition)}})
+    client.execute()
+    printed = "".join(
+        out.get("text", "") for cell in notebook.cells
+        if cell.cell_type == "code" for out in cell.outputs)
+    assert "Fill in" in printed  # the empty answer cell asks for answers

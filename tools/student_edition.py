@@ -1,0 +1,309 @@
+"""Write the student edition of the book: every exercise, no solution.
+
+    python tools/student_edition.py            # notebooks into student/
+    python tools/student_edition.py --html     # and a website, _build/student
+
+The notebooks are plain ``.ipynb`` files without outputs, one per chapter of
+``_toc.yml``, next to a copy of the answer checkers (``_checks.py``). Open
+them from the ``student`` folder of a checkout (or of a Binder session): the
+chapters find the package and the data files in the folders above.
+
+Removed: every ``{solution}`` directive (also the ``solution-start`` /
+``solution-end`` form) and every cell tagged ``solution`` or
+``remove-student``. Exercises stay. In the notebooks, MyST markup that plain
+Jupyter shows as raw text (exercise and admonition directives, citation and
+cross-reference roles) is turned into ordinary Markdown, and comments are
+removed from the copy of the checkers. The HTML edition keeps MyST and is
+built with the same command and settings as the full book, from a copy of
+the sources with the solutions removed, so page sources, downloads and the
+search index hold no solution either.
+
+After writing, the tool checks its output: no solution directive, and no
+line of any solution, anywhere in it. A leak is an error.
+"""
+
+import argparse
+import io
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import tokenize
+from pathlib import Path
+
+import jupytext
+import nbformat
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+STUDENT_TAGS = {"solution", "remove-student"}
+
+FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:-]+)\}"
+                   r"(?P<arg>[^\n]*)$")
+
+
+# --------------------------------------------------------------- chapters
+def chapter_files(root=ROOT):
+    """The source files listed in _toc.yml, in reading order."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    names = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key in ("root", "file"):
+                if key in node:
+                    names.append(node[key])
+            for value in node.values():
+                if isinstance(value, (list, dict)):
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc)
+    files = []
+    for name in names:
+        for suffix in (".md", ".ipynb"):
+            path = root / f"{name}{suffix}"
+            if path.is_file():
+                files.append(path)
+                break
+        else:
+            raise FileNotFoundError(f"{name} from _toc.yml not found")
+    return files
+
+
+# ------------------------------------------------------- removing answers
+def _blocks(lines):
+    """Yield (start, end, name, arg, indent) of top-level directive blocks."""
+    i = 0
+    while i < len(lines):
+        match = FENCE.match(lines[i])
+        if not match:
+            i += 1
+            continue
+        fence = match["fence"]
+        closing = re.compile(
+            rf"^[ \t]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$")
+        j = i + 1
+        while j < len(lines) and not closing.match(lines[j]):
+            j += 1
+        yield i, min(j, len(lines) - 1), match["name"], match["arg"].strip(), \
+            match["indent"]
+        i = j + 1
+
+
+def strip_solutions(text):
+    """Markdown text without its solution directives, and what was cut."""
+    lines = text.split("\n")
+    keep = [True] * len(lines)
+    removed = []
+    gated_start = None
+    for start, end, name, _arg, _indent in _blocks(lines):
+        if name == "solution":
+            span = range(start, end + 1)
+        elif name == "solution-start":
+            gated_start = start
+            continue
+        elif name == "solution-end" and gated_start is not None:
+            span = range(gated_start, end + 1)
+            gated_start = None
+        else:
+            continue
+        for k in span:
+            keep[k] = False
+        removed.append("\n".join(lines[k] for k in span))
+    if gated_start is not None:  # a start without an end: drop the rest
+        removed.append("\n".join(lines[gated_start:]))
+        for k in range(gated_start, len(lines)):
+            keep[k] = False
+    kept = "\n".join(line for line, k in zip(lines, keep) if k)
+    return re.sub(r"\n{3,}", "\n\n", kept).strip("\n"), removed
+
+
+def student_notebook(path):
+    """The chapter as a notebook with no solutions; also the removed text."""
+    notebook = jupytext.read(path)
+    cells, removed = [], []
+    for cell in notebook.cells:
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if tags & STUDENT_TAGS:
+            removed.append(cell.source)
+            continue
+        if cell.cell_type == "markdown":
+            cell.source, cut = strip_solutions(cell.source)
+            removed += cut
+            if not cell.source.strip():
+                continue
+        cells.append(cell)
+    notebook.cells = cells
+    return notebook, removed
+
+
+# ------------------------------------------------- plain Jupyter Markdown
+ADMONITIONS = {"note", "tip", "warning", "important", "caution", "attention",
+               "hint", "seealso", "admonition", "danger", "error"}
+
+
+def _plain_directives(text):
+    """Exercise and admonition directives as ordinary Markdown."""
+    lines = text.split("\n")
+    out, last = [], 0
+    for start, end, name, arg, _indent in _blocks(lines):
+        if name != "exercise" and name not in ADMONITIONS:
+            continue
+        out += lines[last:start]
+        body = [line for line in lines[start + 1:end]
+                if not re.match(r"^:[\w-]+:", line)]
+        while body and not body[0].strip():
+            body.pop(0)
+        if name == "exercise":
+            title = f"**Exercise: {arg}**" if arg else "**Exercise**"
+        else:
+            title = f"**{arg or name.capitalize()}**"
+        out += [f"> {title}", ">"]
+        out += [f"> {line}" if line else ">" for line in
+                _plain_directives("\n".join(body)).split("\n")]
+        last = end + 1
+    out += lines[last:]
+    return "\n".join(out)
+
+
+def _plain_roles(text):
+    text = re.sub(r"\{cite:t\}`([^`]*)`", lambda m: m[1].replace(",", ", "),
+                  text)
+    text = re.sub(r"\{cite(?::p)?\}`([^`]*)`",
+                  lambda m: f"[{m[1].replace(',', ', ')}]", text)
+    text = re.sub(r"\{eq\}`([^`]*)`", r"(\1)", text)
+    text = re.sub(r"\{(?:doc|ref|numref)\}`(?:[^`<]*<)?([^`>]*)>?`", r"*\1*",
+                  text)
+    text = re.sub(r"\$\$\s*\((eq-[\w-]+)\)", r"$$", text)
+    return text
+
+
+def plain_markdown(notebook):
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            cell.source = _plain_roles(_plain_directives(cell.source))
+    return notebook
+
+
+def without_comments(source):
+    """Python source with its comments removed (the code stays)."""
+    tokens = [t for t in tokenize.generate_tokens(io.StringIO(source).readline)
+              if t.type != tokenize.COMMENT]
+    text = tokenize.untokenize(tokens)
+    return "\n".join(line.rstrip() for line in text.split("\n"))
+
+
+# ------------------------------------------------------------------ output
+def write_notebooks(out, root=ROOT):
+    """Write student notebooks into ``out``; return the removed texts."""
+    out.mkdir(parents=True, exist_ok=True)
+    removed = []
+    for path in chapter_files(root):
+        notebook, cut = student_notebook(path)
+        removed += cut
+        notebook = plain_markdown(notebook)
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        notebook.metadata.pop("jupytext", None)
+        nbformat.validate(notebook)
+        nbformat.write(notebook, out / f"{path.stem}.ipynb")
+    checks = root / "book" / "_checks.py"
+    if checks.is_file():
+        (out / "_checks.py").write_text(without_comments(checks.read_text()))
+    return removed
+
+
+def _solution_lines(removed):
+    """Distinctive lines of the removed solutions, to look for in output."""
+    lines = set()
+    for text in removed:
+        for line in text.split("\n"):
+            line = line.strip()
+            if len(line) >= 25 and not FENCE.match(line) and \
+                    not line.startswith(":"):
+                lines.add(line)
+    return lines
+
+
+def find_leaks(folder, removed):
+    """Files under ``folder`` that hold a solution directive or line."""
+    needles = _solution_lines(removed)
+    leaks = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        if path.suffix not in {".ipynb", ".md", ".html", ".js", ".txt",
+                               ".py", ".json"}:
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if re.search(r"\{solution(-start|-end)?\}", text) or \
+                'class="solution' in text or "solution-title" in text:
+            leaks.append(f"{path}: solution directive or block")
+            continue
+        for needle in needles:
+            # In notebooks and search indexes text is JSON-escaped.
+            if needle in text or needle.replace("\\", "\\\\") in text:
+                leaks.append(f"{path}: {needle[:60]!r}")
+                break
+    return leaks
+
+
+def build_html(dest, root=ROOT):
+    """Build the student website into ``dest``; return the removed texts."""
+    removed = []
+    with tempfile.TemporaryDirectory(prefix="student-book-") as tmp:
+        copy = Path(tmp) / "book-src"
+        ignore = shutil.ignore_patterns(
+            "_build", "student", ".git", "__pycache__", "*.egg-info",
+            ".pytest_cache", ".hypothesis", "build", "dist", "bench-results")
+        shutil.copytree(root, copy, ignore=ignore)
+        for path in chapter_files(copy):
+            if path.suffix == ".md":
+                notebook, cut = student_notebook(path)
+                removed += cut
+                jupytext.write(notebook, path, fmt="md:myst")
+            else:
+                notebook, cut = student_notebook(path)
+                removed += cut
+                nbformat.write(notebook, path)
+        command = ["jupyter-book", "build", str(copy), "--all",
+                   "--warningiserror", "--nitpick", "--keep-going"]
+        subprocess.run(command, check=True)
+        if dest.exists():
+            shutil.rmtree(dest)
+        shutil.copytree(copy / "_build" / "html", dest)
+    return removed
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "student",
+                        help="folder for the notebooks (default: student/)")
+    parser.add_argument("--html", action="store_true",
+                        help="also build the student website")
+    parser.add_argument("--html-out", type=Path,
+                        default=ROOT / "_build" / "student",
+                        help="folder for the website (default: _build/student)")
+    args = parser.parse_args(argv)
+
+    removed = write_notebooks(args.out)
+    print(f"wrote {len(chapter_files())} notebooks to {args.out} "
+          f"({len(removed)} solutions removed)")
+    leaks = find_leaks(args.out, removed)
+    if args.html:
+        removed_html = build_html(args.html_out)
+        print(f"built the student website in {args.html_out}")
+        leaks += find_leaks(args.html_out, removed + removed_html)
+    if leaks:
+        print("solutions leaked into the student edition:", *leaks,
+              sep="\n  ", file=sys.stderr)
+        return 1
+    print("checked: no solution in the student edition")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

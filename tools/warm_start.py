@@ -38,13 +38,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 FIRST_STEP = """
 import json, time
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 import packing_lite as pl
 imported = time.perf_counter()
 packing = pl.random_packing(2000, phi=0.6, dim=3, seed=1)
 result = pl.run_bro(packing, eps=0.02, steps=1, seed=1)
 done = time.perf_counter()
-print(json.dumps({"import": imported - start, "total": done - start}))
+print(json.dumps({"import": imported - start, "total": done - start,
+                  "cpu": time.process_time() - cpu}))
 """
 
 GENERIC = {"NUMBA_CPU_NAME": "generic"}
@@ -90,14 +91,18 @@ def main():
                         help="seconds allowed for the Binder scenario")
     args = parser.parse_args()
 
-    print(f"{'scenario':32s} {'import':>8s} {'to first step':>14s}")
+    # Wall time is what a student waits; CPU time (user + system of the
+    # process) is what it would be on an idle machine, as on a busy one the
+    # process also waits for a core.
+    print(f"{'scenario':32s} {'import':>8s} {'to first step':>14s} "
+          f"{'CPU time':>9s}")
     binder = None
     for name, warm_cpu, run_cpu in SCENARIOS:
         start = time.perf_counter()
         times = run_scenario(warm_cpu, run_cpu)
-        print(f"{name:32s} {times['import']:7.2f}s {times['total']:13.2f}s"
-              f"   (scenario took {time.perf_counter() - start:.0f} s)",
-              flush=True)
+        print(f"{name:32s} {times['import']:7.2f}s {times['total']:13.2f}s "
+              f"{times['cpu']:8.2f}s   (scenario took "
+              f"{time.perf_counter() - start:.0f} s)", flush=True)
         if run_cpu is GENERIC and warm_cpu is GENERIC:
             binder = times["total"]
     verdict = "within" if binder <= args.limit else "OVER"

@@ -160,3 +160,52 @@ def test_a_student_notebook_runs(edition):
         out.get("text", "") for cell in notebook.cells
         if cell.cell_type == "code" for out in cell.outputs)
     assert "Fill in" in printed  # the empty answer cell asks for answers
+
+
+# ------------------------------------------ the website of a small book
+def test_student_website_has_no_solution(tmp_path):
+    """Page, page source, notebook download and search index: no answer."""
+    pytest.importorskip("jupyter_book")
+    book = tmp_path / "book-root"
+    (book / "book").mkdir(parents=True)
+    (book / "_config.yml").write_text(
+        "title: Small\nexecute:\n  execute_notebooks: force\n"
+        "sphinx:\n  extra_extensions:\n    - sphinx_exercise\n")
+    (book / "_toc.yml").write_text("format: jb-book\nroot: book/one\n")
+    (book / "book" / "one.md").write_text("\n".join([
+        "---",
+        "jupytext:",
+        "  text_representation:",
+        "    extension: .md",
+        "    format_name: myst",
+        "kernelspec:",
+        "  display_name: Python 3",
+        "  language: python",
+        "  name: python3",
+        "---",
+        "",
+        "# One",
+        "",
+        "```{code-cell} ipython3",
+        "print(6 * 7)",
+        "```",
+        "",
+        "````{exercise} Multiply",
+        ":label: ex-multiply",
+        "",
+        "What is six times seven?",
+        "````",
+        "",
+        "````{solution} ex-multiply",
+        ":class: dropdown",
+        "",
+        "Forty-two, as every hitchhiker knows by heart.",
+        "````",
+        "",
+    ]))
+    dest = tmp_path / "site"
+    removed = se.build_html(dest, root=book)
+    assert len(removed) == 1
+    assert (dest / "book" / "one.html").is_file()
+    assert "What is six times seven?" in (dest / "book" / "one.html").read_text()
+    assert se.find_leaks(dest, removed) == []

@@ -58,7 +58,7 @@ DIMS = {
     2: (0.830, 1.4, 8000, 3),
     3: (0.615, None, 8000, 3),
     4: (0.430, None, 8000, 3),
-    5: (0.290, None, 6000, 2),
+    5: (0.290, None, 4000, 2),
 }
 SCAN = [0.005 * k for k in range(-6, 7)]
 ABOVE = [-0.01, 0.0, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.045]
@@ -104,7 +104,9 @@ def beta_part(args, argv):
                           record_every=max(1, steps // RECORDS),
                           radius_ratio=ratio, base_seed=BASE_SEED,
                           results_dir=cache, executor=executor,
-                          progress=progress)
+                          # one thread per run: oversubscribed threads
+                          # wait on each other on a busy machine
+                          threads=1, progress=progress)
             scan = sweep.run_sweep(
                 "gd", [round(guess * (1 + s), 5) for s in SCAN], N,
                 n_seeds=1, **common)

@@ -100,7 +100,8 @@ def sweep_points(label, eps, phis, n, n_seeds, cache, executor, progress):
     return sweep.run_sweep(
         dynamics, phis, n, params=params, n_seeds=n_seeds, steps=steps,
         record_every=record_every, base_seed=BASE_SEED, results_dir=cache,
-        executor=executor, progress=progress)
+        executor=executor, threads=1,  # threads beyond one per core cost
+        progress=progress)
 
 
 def locate(label, eps, cache, executor, progress):

@@ -510,7 +510,8 @@ def _per_run(value, count, name, default):
         return [value] * count
     value = list(value)
     if len(value) != count:
-        raise ValueError(f"{name} must have one entry per run ({count}), got {len(value)}")
+        raise ValueError(f"{name} must have one entry per run ({count}), "
+                         f"got {len(value)}")
     return value
 
 

@@ -128,7 +128,6 @@ def test_other_checkers_print_no_decimal_numbers(name):
     function = getattr(checks, name)
     required = [p for p in inspect.signature(function).parameters.values()
                 if p.default is inspect.Parameter.empty]
-    typed = {"0.123", "0.123, 0.123, 0.123"}
     outputs = []
     for value in (None, 0.123, [0.123, 0.123, 0.123], "abc"):
         try:
@@ -140,4 +139,3 @@ def test_other_checkers_print_no_decimal_numbers(name):
         # Powers in a hinted formula, such as x**1.5, are not answers.
         numbers = set(re.findall(r"(?<!\*\*)-?\d+\.\d+", text)) - {"0.123"}
         assert not numbers, f"{name} printed {sorted(numbers)}"
-    assert typed

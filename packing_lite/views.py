@@ -239,7 +239,7 @@ class PackingView:
         return f"PackingView({count} spheres, {active} active)"
 
 
-def packing_view(packing, active=None, width=600, height=450,
+def packing_view(packing, active=None, width="100%", height=450,
                  active_color=ACTIVE_COLOR, inactive_color=INACTIVE_COLOR,
                  inactive_scale=0.6, inactive_opacity=0.5, fallback=True):
     """A rotatable 3D view of a packing, active spheres highlighted.
@@ -254,8 +254,11 @@ def packing_view(packing, active=None, width=600, height=450,
         A 3D packing.
     active : ndarray of bool, shape (n,), optional
         Spheres to highlight; by default those that overlap another.
-    width, height : int
-        Size of the viewer in pixels, >= 50 each.
+    width : int or str, default "100%"
+        Width of the viewer: pixels (>= 50) or a CSS percentage such as
+        "100%", which fits the page, also on a phone.
+    height : int, default 450
+        Height of the viewer in pixels, >= 50.
     active_color, inactive_color, inactive_scale, inactive_opacity
         As in :func:`packing_scene`.
     fallback : bool, default True
@@ -269,7 +272,7 @@ def packing_view(packing, active=None, width=600, height=450,
     """
     import py3Dmol
 
-    width = check_int(width, "width", minimum=50)
+    width = _check_width(width)
     height = check_int(height, "height", minimum=50)
     scene = packing_scene(packing, active, active_color, inactive_color,
                           inactive_scale, inactive_opacity)
@@ -293,8 +296,24 @@ def packing_view(packing, active=None, width=600, height=450,
             packing, active=_resolve_active(packing, active),
             active_color=active_color, inactive_color=inactive_color,
             inactive_scale=inactive_scale, inactive_opacity=inactive_opacity,
-            figsize=(width / 100, height / 100)).figure, dpi=100)
+            figsize=(width / 100 if isinstance(width, int) else 6.0,
+                     height / 100)).figure, dpi=100)
     return PackingView(view, scene, png)
+
+
+def _check_width(width):
+    """Pixels as an int >= 50, or a percentage string such as '100%'."""
+    if isinstance(width, str):
+        number = width[:-1] if width.endswith("%") else None
+        try:
+            ok = number is not None and 0 < float(number) <= 100
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"width must be pixels (an int >= 50) or a "
+                             f"percentage such as '100%', got {width!r}")
+        return width
+    return check_int(width, "width", minimum=50)
 
 
 def _figure_png(fig, dpi=110):

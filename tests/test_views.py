@@ -128,8 +128,13 @@ def test_view_rejects_2d_and_non_packings():
         views.packing_view(flat)
     with pytest.raises(TypeError, match="packing must be a packing_lite.Packing"):
         views.packing_view(np.zeros((3, 3)))
+    small = pl.random_packing(5, 0.1, seed=1)
     with pytest.raises(ValueError, match="width"):
-        views.packing_view(pl.random_packing(5, 0.1, seed=1), width=10)
+        views.packing_view(small, width=10)
+    with pytest.raises(ValueError, match="width must be pixels"):
+        views.packing_view(small, width="wide")
+    view = views.packing_view(small, width="80%", fallback=False)
+    assert "width: 80%" in view._repr_html_()
 
 
 # ---------------------------------------------------------------- figures

@@ -107,3 +107,168 @@ def check_moment_matching(batch_fraction, lr, eps=0.02):
         print("The mean step does not match yet. Hint: the mean of a "
               "uniform number on [0, eps] is eps / 2, and an SGD step "
               "happens with probability b_f.")
+
+
+def _read_answer(value, name):
+    """A finite float from an answer, or None after saying why not."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        print(f"{name}: could not read this answer as a number.")
+        return None
+    if not np.isfinite(number):
+        print(f"{name}: the answer should be a finite number.")
+        return None
+    return number
+
+
+def check_two_classes(loss, safe_distance):
+    """Check the hinge loss of two class balls and their safe distance.
+
+    Parameters
+    ----------
+    loss : float
+        Your hinge loss of the balls of radius 0.5 at (0, 0) and 0.7 at
+        (1, 0).
+    safe_distance : float
+        Your smallest centre distance at which no example can be confused.
+    """
+    if loss is None or safe_distance is None:
+        print("Fill in both answers, then run this cell again.")
+        return
+    loss = _read_answer(loss, "loss")
+    safe_distance = _read_answer(safe_distance, "safe_distance")
+    if loss is None or safe_distance is None:
+        return
+    centres = np.array([[0.0, 0.0], [1.0, 0.0]])
+    two = pl.Packing(centres, box=10.0, radius=np.array([0.5, 0.7]))
+    expected_loss = pl.hinge_loss(two)
+    if abs(loss - expected_loss) <= 1e-6:
+        print("loss: right.")
+    elif abs(loss - 2 * expected_loss) <= 1e-6:
+        print("loss: not yet. Hint: that is the whole overlap; the hinge "
+              "loss charges a pair half of it.")
+    else:
+        print("loss: not yet. Hint: the overlap is the sum of the radii "
+              "minus the distance between the centres.")
+    if abs(safe_distance - float(np.sum(two.radii))) <= 1e-6:
+        print("safe_distance: right.")
+    else:
+        print("safe_distance: not yet. Hint: examples are safe once the "
+              "two balls no longer overlap.")
+
+
+def check_bro_kick(largest, mean, eps=0.1):
+    """Check the largest and mean BRO step of a sphere with two partners.
+
+    Parameters
+    ----------
+    largest : float
+        Your largest possible step length, in diameters.
+    mean : float
+        Your mean step length, in diameters.
+    eps : float, optional
+        The kick size, in diameters. Default 0.1.
+    """
+    if largest is None or mean is None:
+        print("Fill in both answers, then run this cell again.")
+        return
+    largest = _read_answer(largest, "largest")
+    mean = _read_answer(mean, "mean")
+    if largest is None or mean is None:
+        return
+    # two perpendicular unit pushes: |S| = sqrt(2)
+    corner = pl.Packing(np.array([[0.0, 0.0], [0.8, 0.0], [0.0, 0.8]]),
+                        box=10.0)
+    push = float(np.linalg.norm(pl.loss_gradient(corner)[0])) * 2
+    if np.isclose(largest, eps * push, rtol=1e-2):
+        print("largest: right.")
+    elif np.isclose(largest, eps, rtol=1e-2) or np.isclose(largest, 2 * eps,
+                                                           rtol=1e-2):
+        print("largest: not yet. Hint: the two pushes are added as vectors; "
+              "how long is the sum of two perpendicular unit vectors?")
+    else:
+        print("largest: not yet. Hint: the step is u times the sum of the "
+              "unit vectors, with u at most eps.")
+    if np.isclose(mean, eps * push / 2, rtol=1e-2):
+        print("mean: right.")
+    else:
+        print("mean: not yet. Hint: only the factor u is random; what is "
+              "the mean of a uniform number on [0, eps]?")
+
+
+def check_case_b_sgd(particle_var_y, pair_var_x, pair_var_y, lr=0.2,
+                     batch_fraction=0.5):
+    """Check the step variances of the middle disc of Case B under SGD.
+
+    Parameters
+    ----------
+    particle_var_y : float
+        Your variance of the y component, particle-wise SGD.
+    pair_var_x, pair_var_y : float
+        Your variances of the x and y components, pair-wise SGD.
+    lr : float, optional
+        Learning rate in diameters. Default 0.2.
+    batch_fraction : float, optional
+        Probability of a sphere (or a pair) being selected. Default 0.5.
+    """
+    answers = (particle_var_y, pair_var_x, pair_var_y)
+    if any(a is None for a in answers):
+        print("Fill in all three answers, then run this cell again.")
+        return
+    names = ("particle_var_y", "pair_var_x", "pair_var_y")
+    values = [_read_answer(a, n) for a, n in zip(answers, names)]
+    if any(v is None for v in values):
+        return
+    # one coin of variance q(1 - q) per sphere or per pair, steps of lr / 2
+    # times S_1 = (0, sqrt 2) or times each of two perpendicular unit vectors
+    coin = batch_fraction * (1 - batch_fraction) * lr**2 / 4
+    expected = (2 * coin, coin, coin)
+    hints = {
+        "particle_var_y": "one coin scales the whole sum S_1 = (0, sqrt 2); "
+                          "the variance picks up |S_1|^2.",
+        "pair_var_x": "each pair has its own coin; add the variances of the "
+                      "two pushes, each (lr/2)^2 q(1-q) times n n^T.",
+        "pair_var_y": "each pair has its own coin; add the variances of the "
+                      "two pushes, each (lr/2)^2 q(1-q) times n n^T.",
+    }
+    for name, mine, right in zip(names, values, expected):
+        if np.isclose(mine, right, rtol=2e-2):
+            print(f"{name}: right.")
+        elif np.isclose(mine, 4 * right, rtol=2e-2):
+            print(f"{name}: not yet. Hint: the step is -lr times the "
+                  "gradient, and the gradient is -S/2, not -S.")
+        else:
+            print(f"{name}: not yet. Hint: {hints[name]}")
+
+
+def check_sgd_skewness(skewness, batch_fraction=0.75):
+    """Check the skewness of one particle-wise SGD step.
+
+    Parameters
+    ----------
+    skewness : float
+        Your skewness of the step along S_i.
+    batch_fraction : float, optional
+        The batch fraction. Default 0.75, the value that matches BRO.
+    """
+    if skewness is None:
+        print("Fill in your answer, then run this cell again.")
+        return
+    value = _read_answer(skewness, "skewness")
+    if value is None:
+        return
+    b = batch_fraction
+    expected = (1 - 2 * b) / np.sqrt(b * (1 - b))
+    if abs(value - expected) <= 5e-3:
+        print("Right: the lopsided coin gives a long tail towards small "
+              "steps.")
+    elif abs(value + expected) <= 5e-3:
+        print("Not yet: the size is right, the sign is not. Hint: the rare "
+              "value of the step, 0, lies below the mean.")
+    elif abs(value - b * (1 - b) * (1 - 2 * b)) <= 5e-3:
+        print("Not yet: that is the third central moment. Hint: the "
+              "skewness divides it by the standard deviation cubed.")
+    else:
+        print("Not yet. Hint: use the third central moment of the coin and "
+              "divide by (b_f (1 - b_f))**1.5; the step length cancels.")

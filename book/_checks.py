@@ -109,6 +109,130 @@ def check_moment_matching(batch_fraction, lr, eps=0.02):
               "happens with probability b_f.")
 
 
+def _as_number(value, name):
+    """A float from an answer, or None with a message saying why not."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        print(f"{name}: could not read this answer as a number.")
+        return None
+    if not np.isfinite(number):
+        print(f"{name}: the answer should be a finite number.")
+        return None
+    return number
+
+
+def check_two_point_extrapolation(phi_c_zero, table, label="bro"):
+    """Check a straight line through the two smallest step sizes, at zero.
+
+    Parameters
+    ----------
+    phi_c_zero : float
+        Your value of phi_c where the line through the two points with the
+        smallest eps crosses eps = 0.
+    table : pandas.DataFrame
+        The table of measured phi_c (columns ``label``, ``eps``, ``phi_c``).
+    label : str, optional
+        Which dynamics: ``"bro"``, ``"sgd-bf0.2"``, ``"sgd-bf0.75"`` or
+        ``"sgd-bf1.0"``.
+    """
+    if phi_c_zero is None:
+        print("Fill in your answer, then run this cell again.")
+        return
+    value = _as_number(phi_c_zero, "phi_c_zero")
+    if value is None:
+        return
+    part = table[table["label"] == label].sort_values("eps")
+    if len(part) < 2:
+        print(f"The table has fewer than two step sizes for {label!r}.")
+        return
+    (x1, y1), (x2, y2) = part[["eps", "phi_c"]].to_numpy()[:2]
+    expected = y1 - x1 * (y2 - y1) / (x2 - x1)
+    if abs(value - expected) <= 2e-3:
+        print("Right: that is where the line through the two smallest step "
+              "sizes meets eps = 0.")
+    elif abs(value - (y1 + y2) / 2) <= 2e-3 or abs(value - y1) <= 1e-4:
+        print("Not yet. Hint: the line continues past the smallest step "
+              "size; phi_c at eps = 0 lies beyond both measured values.")
+    else:
+        print("Not yet. Hint: the slope is (phi_c2 - phi_c1) / (eps2 - "
+              "eps1); go back from the first point by eps1 times the slope.")
+
+
+def check_scaling_powers(activity, distance, time):
+    """Check the powers of N in the 3D Manna finite-size collapse.
+
+    Parameters
+    ----------
+    activity : float
+        Power of N that multiplies f_a.
+    distance : float
+        Power of N that multiplies phi - phi_c.
+    time : float
+        Power of N that divides tau.
+    """
+    if activity is None or distance is None or time is None:
+        print("Fill in all three answers, then run this cell again.")
+        return
+    answers = [_as_number(v, n) for v, n in ((activity, "activity"),
+                                              (distance, "distance"),
+                                              (time, "time"))]
+    if any(a is None for a in answers):
+        return
+    expected = pl.analysis.scaling_powers("manna-3d")
+    hints = {
+        "activity": "f_a falls like L**(-beta / nu_perp); write L through N.",
+        "distance": "the distance to phi_c is measured in units of "
+                    "L**(-1 / nu_perp).",
+        "time": "tau grows like L**z with z = nu_par / nu_perp.",
+    }
+    for name, mine, right in zip(("activity", "distance", "time"), answers,
+                                 expected):
+        if abs(mine - right) <= 5e-3:
+            print(f"{name}: right.")
+        elif abs(mine * 3 - right) <= 5e-3 or abs(mine - right * 3) <= 1.5e-2:
+            print(f"{name}: not yet. Hint: N is proportional to L**d; "
+                  "did you use the dimension d = 3?")
+        else:
+            print(f"{name}: not yet. Hint: {hints[name]}")
+
+
+def check_number_variance_exponent(exponent, alpha=0.25, dim=3):
+    """Check how the number variance in a ball grows with its radius.
+
+    Parameters
+    ----------
+    exponent : float
+        Your power p in sigma_N^2(R) ~ R**p for a structure factor
+        S(q) ~ q**alpha at small q, with 0 < alpha < 1.
+    alpha : float, optional
+        The small-q power of S(q). Default 0.25.
+    dim : int, optional
+        The dimension. Default 3.
+    """
+    if exponent is None:
+        print("Fill in your answer, then run this cell again.")
+        return
+    value = _as_number(exponent, "exponent")
+    if value is None:
+        return
+    if not 0 < alpha < 1:
+        print("This checker covers 0 < alpha < 1 only.")
+        return
+    if abs(value - (dim - alpha)) <= 1e-3:
+        print("Right: between a Poisson gas and a perfect crystal.")
+    elif abs(value - dim) <= 1e-3:
+        print("Not yet: that is the ideal gas, S(0) > 0. Hint: count the "
+              "wave numbers below 1 / R and weigh them by S(q).")
+    elif abs(value - (dim - 1)) <= 1e-3:
+        print("Not yet: that is the surface term, which wins only when "
+              "S(q) vanishes faster than q. Hint: compare q**alpha with q "
+              "at small q.")
+    else:
+        print("Not yet. Hint: the variance is R**d times the integral of "
+              "S(q) over q below about 1 / R, in d dimensions.")
+
+
 def _read_answer(value, name):
     """A finite float from an answer, or None after saying why not."""
     try:

@@ -331,7 +331,7 @@ def _run(packing, rule, steps, seed, record_every, progress, params,
         loss=rec_loss[:n_records].copy(),
         steps=int(t),
         absorbed=bool(absorbed),
-        packing=packing.with_positions(positions),
+        packing=packing._adopt(positions),  # positions is ours alone
         seed=seed,
         params=params,
     )

@@ -120,6 +120,18 @@ class Packing:
         """A packing with the same box and radii and new ``positions``."""
         return Packing(positions, self._box, _copy_radius(self._radius))
 
+    def _adopt(self, positions):
+        """:meth:`with_positions` for a C-contiguous float64 array that the
+        caller hands over and no longer uses: it is wrapped in place and
+        kept, not copied. Radii are shared (both packings are read-only)."""
+        new = object.__new__(Packing)
+        new._positions = wrap_positions(positions, self._box)
+        new._positions.setflags(write=False)
+        new._radius = self._radius
+        new._radii = self._radii
+        new._box = self._box
+        return new
+
     def __eq__(self, other):
         if not isinstance(other, Packing):
             return NotImplemented

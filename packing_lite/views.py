@@ -177,13 +177,14 @@ def packing_scene(packing, active=None, active_color=ACTIVE_COLOR,
 
 
 class PackingView:
-    """A 3D view of a packing with a still picture for pages without scripts.
+    """A 3D view of a packing with a still picture for pages without it.
 
     Displaying the object in a notebook shows the rotatable py3Dmol view.
-    The still picture sits in the view's placeholder, which the viewer
-    removes once its script has loaded: a reader whose browser cannot run
-    the viewer (or a page rendered without network access) sees the still
-    picture instead of an empty box.
+    A still picture of the same scene fills the viewer's box until the
+    viewer's script has loaded, and stays there when it cannot load: a
+    reader whose browser runs no scripts, a static notebook renderer, or a
+    page without access to 3Dmol.js sees the picture instead of an empty
+    box.
 
     Attributes
     ----------
@@ -204,21 +205,36 @@ class PackingView:
         page = self.view.write_html()  # the viewer's HTML and script
         if self.fallback_png is None:
             return page
-        data = base64.b64encode(self.fallback_png).decode("ascii")
-        still = (
-            f'<img src="data:image/png;base64,{data}" '
-            'style="max-width:100%;max-height:100%" '
-            'alt="Still picture of the packing: active spheres in orange, '
-            'inactive ones in blue.">'
+        box = page.find('<div id="3dmolviewer_')
+        warning = page.find('<p id="3dmolwarning_')
+        warning_end = page.find("</p>", warning)
+        if min(box, warning, warning_end) < 0:  # unknown py3Dmol layout
+            return page + self._still("")
+        uid = page[box:].split('"')[1].split("_", 1)[1]
+        # py3Dmol's script removes its warning paragraph as soon as it runs,
+        # loaded or not: empty it, and let the still picture beside it cover
+        # the box until the viewer has actually loaded
+        opening = page[warning:page.find(">", warning) + 1].split(" style=")[0]
+        page = (page[:warning] + opening.rstrip(">") + "></p>"
+                + self._still(uid) + page[warning_end + len("</p>"):])
+        hide = (
+            "<script>if (typeof $3Dmolpromise !== 'undefined') "
+            "{ $3Dmolpromise.then(function () { var s = document."
+            f"getElementById('packing-still-{uid}'); if (s) s.remove(); }}); }}"
+            "</script>"
         )
-        # py3Dmol writes a warning paragraph that its script removes once it
-        # has loaded; the still picture takes the warning's place.
-        start = page.find('<p id="3dmolwarning_')
-        end = page.find("</p>", start)
-        if start < 0 or end < 0:
-            return page + still
-        opening = page[start:page.find(">", start) + 1].split(" style=")[0]
-        return page[:start] + opening.rstrip(">") + ">" + still + page[end:]
+        return page + hide
+
+    def _still(self, uid):
+        data = base64.b64encode(self.fallback_png).decode("ascii")
+        return (
+            f'<span id="packing-still-{uid}" style="position:absolute;'
+            'inset:0;display:flex;align-items:center;justify-content:center;'
+            'background:white"><img src="data:image/png;base64,'
+            f'{data}" style="max-width:100%;max-height:100%" alt="Still '
+            'picture of the packing: active spheres in orange, inactive ones '
+            'in blue."></span>'
+        )
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         page = self._repr_html_()

@@ -99,6 +99,11 @@ def test_view_embeds_still_picture_in_place_of_the_warning(pair_and_loner):
     page = view._repr_html_()
     assert page.count("data:image/png;base64,") == 1
     assert "failed to load" not in page
+    # the still picture sits beside py3Dmol's warning (which its script
+    # removes at once), and is removed only once the viewer has loaded
+    still = page.index('id="packing-still-')
+    assert page.index("</p>", page.index('id="3dmolwarning_')) < still
+    assert "$3Dmolpromise.then" in page[still:]
     bundle = view._repr_mimebundle_()
     assert bundle["image/png"] == view.fallback_png
     assert "2 active" in repr(view) and "3 spheres" in repr(view)

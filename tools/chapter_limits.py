@@ -66,6 +66,14 @@ print(json.dumps({"seconds": elapsed, "peak": max(peak, children),
 """
 
 
+def is_notebook(path):
+    """A chapter with code to run: an .ipynb, or MyST with a kernelspec."""
+    if path.suffix == ".ipynb":
+        return True
+    head = path.read_text(encoding="utf-8").split("\n---", 1)[0]
+    return head.startswith("---") and "kernelspec:" in head
+
+
 def chapters():
     from student_edition import chapter_files
 
@@ -120,6 +128,9 @@ def main(argv=None):
     print(f"{'chapter':28s} {'time':>8s} {'peak memory':>12s}  verdict")
     failed = 0
     for path in paths:
+        if not is_notebook(path):
+            print(f"{path.stem:28s} {'':>8s} {'':>12s}  no code, skipped")
+            continue
         result = run_chapter(path, args.cores, memory, args.time_limit)
         problems = []
         if result["error"]:

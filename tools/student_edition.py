@@ -38,6 +38,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDENT_TAGS = {"solution", "remove-student"}
+# Pages for teachers, left out of the student notebooks.
+TEACHER_PAGES = {"instructors"}
 
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:-]+)\}"
                    r"(?P<arg>[^\n]*)$")
@@ -203,6 +205,8 @@ def write_notebooks(out, root=ROOT):
     out.mkdir(parents=True, exist_ok=True)
     removed = []
     for path in chapter_files(root):
+        if path.stem in TEACHER_PAGES:
+            continue
         notebook, cut = student_notebook(path)
         removed += cut
         notebook = plain_markdown(notebook)

@@ -16,10 +16,11 @@ from .dynamics import (
 )
 from .loss import active_mask, contact_numbers, hinge_loss, loss_gradient, pair_loss
 from .io import load, save
+from .observables import structure_factor
 from .neighbors import brute_force_pairs, overlapping_pairs
 from .packing import Packing, ball_volume, random_packing
 
-from . import analysis
+from . import analysis, observables
 from .analysis import (
     EXPONENT_SETS, collapse_quality, extrapolate_to_zero, fit_collapse,
     fit_critical_point, phi_c_half_absorbed, relaxation_time, rescale_activity,
@@ -40,4 +41,5 @@ __all__ = [
     "fit_critical_point", "phi_c_half_absorbed", "extrapolate_to_zero",
     "rescale_activity", "rescale_tau", "collapse_quality", "fit_collapse",
     "run_sweep", "load_sweep", "load_run", "summarize_sweep",
+    "observables", "structure_factor",
 ]

@@ -41,8 +41,6 @@ its row is rebuilt. Random numbers are hashes of (seed, step, sphere or
 pair), so neither visiting order nor thread count changes them.
 """
 
-import math
-
 import numpy as np
 from numba import njit, prange
 
@@ -68,11 +66,7 @@ _MARGIN = 1e-6
 _PARALLEL_MIN = 2048
 # Items per parallel chunk of the scan; each chunk allocates its scratch.
 _CHUNK = 256
-# Row entries are copied in batches of this many spheres when rows are
-# rebuilt, which bounds the copy's memory.
-_REFRESH_BATCH = 4096
-# Slots of a row's main block; None sizes it from the density.
-_MAIN_WIDTH = None
+_INITIAL_ROW_CAPACITY = 16
 # Never more cells of the listing grid than spheres.
 _MAX_CELLS_PER_SPHERE = 1
 
@@ -201,101 +195,28 @@ def _cell_insert(i, cell, head, nxt):
 
 
 # ------------------------------------------------------------ rows
-#
-# Row storage ``store`` = (main, over, pool, free). Row i keeps its first
-# ``main.shape[1]`` entries in ``main[i]``; a longer row continues in the
-# pool block ``over[i]`` (-1 when it has none). Most rows fit the main
-# block, which is sized for a typical row rather than the longest, so the
-# rows take about half the memory of a table as wide as the longest row.
-# Free pool blocks are chained through their first slot from ``free[0]``.
-# Functions that may allocate a block return the store: the pool can be
-# reallocated.
 
 
 @njit(cache=True, inline="always")
-def _get(store, i, b):
-    main = store[0]
-    width = main.shape[1]
-    if b < width:
-        return main[i, b]
-    return store[2][store[1][i], b - width]
-
-
-@njit(cache=True, inline="always")
-def _put(store, i, b, value):
-    main = store[0]
-    width = main.shape[1]
-    if b < width:
-        main[i, b] = value
-    else:
-        store[2][store[1][i], b - width] = value
-
-
-@njit(cache=True, inline="always")
-def _capacity(store, i):
-    if store[1][i] < 0:
-        return store[0].shape[1]
-    return store[0].shape[1] + store[2].shape[1]
-
-
-@njit(cache=True)
-def _ensure(store, i, needed):
-    """Make row i hold at least ``needed`` entries; returns the store."""
-    main, over, pool, free = store
-    width = main.shape[1]
-    if needed <= width:
-        return store
-    if needed > width + pool.shape[1]:  # widen every block
-        wider = np.empty((pool.shape[0], needed - width + 4), dtype=pool.dtype)
-        wider[:, : pool.shape[1]] = pool
-        pool = wider
-    if over[i] < 0:
-        if free[0] < 0:  # no free block: add half as many again
-            blocks = pool.shape[0]
-            grown = np.empty((blocks + blocks // 2 + 16, pool.shape[1]),
-                             dtype=pool.dtype)
-            grown[:blocks] = pool
-            for b in range(blocks, grown.shape[0] - 1):
-                grown[b, 0] = b + 1
-            grown[grown.shape[0] - 1, 0] = -1
-            free[0] = blocks
-            pool = grown
-        block = free[0]
-        free[0] = pool[block, 0]
-        over[i] = block
-    return (main, over, pool, free)
-
-
-@njit(cache=True, inline="always")
-def _release(store, i):
-    """Return row i's pool block, if any, to the free chain."""
-    block = store[1][i]
-    if block >= 0:
-        store[2][block, 0] = store[3][0]
-        store[3][0] = block
-        store[1][i] = -1
-
-
-@njit(cache=True, inline="always")
-def _sort_row(store, i, m):
+def _sort_row(rows, i, m):
     for a in range(1, m):  # insertion sort: rows are short
-        v = _get(store, i, a)
+        v = rows[i, a]
         b = a
-        while b > 0 and _get(store, i, b - 1) > v:
-            _put(store, i, b, _get(store, i, b - 1))
+        while b > 0 and rows[i, b - 1] > v:
+            rows[i, b] = rows[i, b - 1]
             b -= 1
-        _put(store, i, b, v)
+        rows[i, b] = v
 
 
 @njit(cache=True)
-def _build_row(i, positions, radii, geo, offsets, head, nxt, ref_code, store,
+def _build_row(i, positions, radii, geo, offsets, head, nxt, ref_code, rows,
                row_len):
     """Row of sphere i from the cell lists, sorted; ``row_len[i]`` above
-    the row's capacity tells the caller to make room and try again."""
+    the capacity tells the caller to grow the rows and try again."""
     box, exact, per_side, bits, sentinel, shift, side, inv_width, extra = geo
     dim = positions.shape[1]
     half = 0.5 * box
-    capacity = _capacity(store, i)
+    capacity = rows.shape[1]
     code_i = ref_code[i]
     count = 0
     for o in range(offsets.shape[0]):
@@ -322,20 +243,20 @@ def _build_row(i, positions, radii, geo, offsets, head, nxt, ref_code, store,
                     if count < capacity:
                         key = _pair_key(code_i, ref_code[j], dim, bits, per_side,
                                         sentinel)
-                        _put(store, i, count, (key << shift) | j)
+                        rows[i, count] = (key << shift) | j
                     count += 1
             j = nxt[j]
-    _sort_row(store, i, min(count, capacity))
+    _sort_row(rows, i, min(count, capacity))
     row_len[i] = count
 
 
 @njit(cache=True)
-def _build_row_3d(i, positions, radii, geo, head, nxt, ref_code, store, row_len):
+def _build_row_3d(i, positions, radii, geo, head, nxt, ref_code, rows, row_len):
     """:func:`_build_row` unrolled for 3D grids of at least 3 cells a side
     in boxes wider than two contact distances."""
     box, exact, per_side, bits, sentinel, shift, side, inv_width, extra = geo
     half = 0.5 * box
-    capacity = _capacity(store, i)
+    capacity = rows.shape[1]
     x0 = positions[i, 0]
     x1 = positions[i, 1]
     x2 = positions[i, 2]
@@ -364,174 +285,171 @@ def _build_row_3d(i, positions, radii, geo, head, nxt, ref_code, store, row_len)
                         if count < capacity:
                             key = _pair_key(code_i, ref_code[j], 3, bits, per_side,
                                             sentinel)
-                            _put(store, i, count, (key << shift) | j)
+                            rows[i, count] = (key << shift) | j
                         count += 1
                     j = nxt[j]
-    _sort_row(store, i, min(count, capacity))
+    _sort_row(rows, i, min(count, capacity))
     row_len[i] = count
 
 
 @njit(cache=True)
-def _build_one(i, positions, radii, geo, offsets, head, nxt, ref_code, store,
+def _build_one(i, positions, radii, geo, offsets, head, nxt, ref_code, rows,
                row_len):
     if positions.shape[1] == 3 and geo[6] >= 3 and not geo[1]:
-        _build_row_3d(i, positions, radii, geo, head, nxt, ref_code, store, row_len)
+        _build_row_3d(i, positions, radii, geo, head, nxt, ref_code, rows, row_len)
     else:
-        _build_row(i, positions, radii, geo, offsets, head, nxt, ref_code, store,
+        _build_row(i, positions, radii, geo, offsets, head, nxt, ref_code, rows,
                    row_len)
 
 
 @njit(cache=True, parallel=True)
 def _build_rows_parallel(items, m, positions, radii, geo, offsets, head, nxt,
-                         ref_code, store, row_len):
+                         ref_code, rows, row_len):
     for a in prange(m):
         _build_one(items[a], positions, radii, geo, offsets, head, nxt, ref_code,
-                   store, row_len)
+                   rows, row_len)
 
 
 @njit(cache=True)
 def _build_rows(items, m, positions, radii, geo, offsets, head, nxt, ref_code,
-                store, row_len):
-    """Rebuild the rows of ``items[:m]``; returns the store."""
+                rows, row_len):
+    """Rebuild the rows of ``items[:m]``; returns ``rows``, grown if needed."""
     if m >= _PARALLEL_MIN:
         _build_rows_parallel(items, m, positions, radii, geo, offsets, head, nxt,
-                             ref_code, store, row_len)
+                             ref_code, rows, row_len)
     else:
         for a in range(m):
             _build_one(items[a], positions, radii, geo, offsets, head, nxt,
-                       ref_code, store, row_len)
-    width = store[0].shape[1]
-    for a in range(m):  # rows that outgrew their room are built again
-        i = items[a]
-        if row_len[i] > _capacity(store, i):
-            store = _ensure(store, i, row_len[i])
-            _build_one(i, positions, radii, geo, offsets, head, nxt, ref_code,
-                       store, row_len)
-        elif row_len[i] <= width:
-            _release(store, i)
-    return store
+                       ref_code, rows, row_len)
+    longest = 0
+    for a in range(m):
+        longest = max(longest, row_len[items[a]])
+    if longest > rows.shape[1]:
+        rows = _grow_rows(rows, row_len, longest)
+        for a in range(m):
+            _build_one(items[a], positions, radii, geo, offsets, head, nxt,
+                       ref_code, rows, row_len)
+    return rows
 
 
 @njit(cache=True)
-def _row_insert(j, value, store, row_len):
-    """Insert ``value`` into row j in sorted position; returns the store."""
-    m = row_len[j]
-    if m == _capacity(store, j):
-        store = _ensure(store, j, m + 1)
-    b = m
-    while b > 0 and _get(store, j, b - 1) > value:
-        _put(store, j, b, _get(store, j, b - 1))
-        b -= 1
-    _put(store, j, b, value)
-    row_len[j] = m + 1
-    return store
+def _grow_rows(rows, row_len, needed):
+    capacity = max(needed + 2, rows.shape[1] + 2)
+    grown = np.empty((rows.shape[0], capacity), dtype=rows.dtype)
+    for i in range(rows.shape[0]):
+        for a in range(min(row_len[i], rows.shape[1])):
+            grown[i, a] = rows[i, a]
+    return grown
 
 
 @njit(cache=True, inline="always")
-def _row_find(j, i, mask, store):
+def _row_insert(j, value, rows, row_len):
+    """Insert ``value`` into row j in sorted position; returns rows."""
+    m = row_len[j]
+    if m == rows.shape[1]:
+        rows = _grow_rows(rows, row_len, m + 1)
+    b = m
+    while b > 0 and rows[j, b - 1] > value:
+        rows[j, b] = rows[j, b - 1]
+        b -= 1
+    rows[j, b] = value
+    row_len[j] = m + 1
+    return rows
+
+
+@njit(cache=True, inline="always")
+def _row_find(j, i, mask, rows):
     b = 0
-    while (_get(store, j, b) & mask) != i:
+    while (rows[j, b] & mask) != i:
         b += 1
     return b
 
 
 @njit(cache=True, inline="always")
-def _row_remove(j, i, mask, store, row_len):
+def _row_remove(j, i, mask, rows, row_len):
     m = row_len[j]
-    for a in range(_row_find(j, i, mask, store), m - 1):
-        _put(store, j, a, _get(store, j, a + 1))
+    for a in range(_row_find(j, i, mask, rows), m - 1):
+        rows[j, a] = rows[j, a + 1]
     row_len[j] = m - 1
 
 
 @njit(cache=True, inline="always")
-def _row_replace(j, i, value, mask, store, row_len):
+def _row_replace(j, i, value, mask, rows, row_len):
     """Give i's entry in row j the new ``value`` and restore the order."""
-    b = _row_find(j, i, mask, store)
-    while b > 0 and _get(store, j, b - 1) > value:
-        _put(store, j, b, _get(store, j, b - 1))
+    b = _row_find(j, i, mask, rows)
+    while b > 0 and rows[j, b - 1] > value:
+        rows[j, b] = rows[j, b - 1]
         b -= 1
-    while b < row_len[j] - 1 and _get(store, j, b + 1) < value:
-        _put(store, j, b, _get(store, j, b + 1))
+    while b < row_len[j] - 1 and rows[j, b + 1] < value:
+        rows[j, b] = rows[j, b + 1]
         b += 1
-    _put(store, j, b, value)
+    rows[j, b] = value
 
 
 @njit(cache=True)
-def _rekey(i, dim, geo, ref_code, store, row_len):
+def _rekey(i, dim, geo, ref_code, rows, row_len):
     """Sphere i changed reference cell: new ranks in its row and in its
     partners' rows."""
     per_side, bits, sentinel, shift = geo[2], geo[3], geo[4], geo[5]
     mask = (1 << shift) - 1
     code_i = ref_code[i]
     for a in range(row_len[i]):
-        j = _get(store, i, a) & mask
+        j = rows[i, a] & mask
         key = _pair_key(code_i, ref_code[j], dim, bits, per_side, sentinel)
-        _put(store, i, a, (key << shift) | j)
+        rows[i, a] = (key << shift) | j
         value = (_mirror_key(key, sentinel, per_side) << shift) | i
-        _row_replace(j, i, value, mask, store, row_len)
-    _sort_row(store, i, row_len[i])
+        _row_replace(j, i, value, mask, rows, row_len)
+    _sort_row(rows, i, row_len[i])
 
 
 @njit(cache=True)
-def _refresh(items, m, positions, radii, geo, offsets, head, nxt, ref_code, store,
+def _refresh(items, m, positions, radii, geo, offsets, head, nxt, ref_code, rows,
              row_len, displacement, flag):
     """Rebuild the rows of ``items[:m]`` and patch their partners' rows.
 
-    Works through the items in batches of at most ``_REFRESH_BATCH``, so
-    the copy of the old rows stays small. A partner in a later batch is
-    patched now and rebuilt later; one in an earlier batch was rebuilt
-    from the same positions and already agrees. ``flag`` must be zero on
-    entry and is zero again on return.
+    ``flag`` must be zero on entry and is zero again on return.
     """
     per_side, sentinel, shift = geo[2], geo[4], geo[5]
     mask = (1 << shift) - 1
-    size = min(m, _REFRESH_BATCH)
-    old = np.empty((size, store[0].shape[1] + store[2].shape[1]),
-                   dtype=store[0].dtype)
-    old_len = np.empty(size, dtype=np.int32)
-    for start in range(0, m, size):
-        stop = min(m, start + size)
-        if old.shape[1] < store[0].shape[1] + store[2].shape[1]:
-            old = np.empty((size, store[0].shape[1] + store[2].shape[1]),
-                           dtype=store[0].dtype)
-        for a in range(start, stop):
-            i = items[a]
-            old_len[a - start] = row_len[i]
-            for b in range(row_len[i]):
-                old[a - start, b] = _get(store, i, b)
-            flag[i] = 1
-        store = _build_rows(items[start:stop], stop - start, positions, radii, geo,
-                            offsets, head, nxt, ref_code, store, row_len)
-        # Ranks are up to date in both rows, so a pair listed in both has
-        # equal entries and a merge of the two sorted rows finds what
-        # changed.
-        for a in range(start, stop):
-            i = items[a]
-            p = 0
-            q = 0
-            n_old = old_len[a - start]
-            while p < n_old or q < row_len[i]:
-                new = _get(store, i, q) if q < row_len[i] else 0
-                if q == row_len[i] or (p < n_old and old[a - start, p] < new):
-                    j = old[a - start, p] & mask  # dropped from i's row
-                    if flag[j] == 0:
-                        _row_remove(j, i, mask, store, row_len)
-                    p += 1
-                elif p == n_old or new < old[a - start, p]:
-                    j = new & mask  # new in i's row
-                    if flag[j] == 0:
-                        key = _mirror_key(new >> shift, sentinel, per_side)
-                        store = _row_insert(j, (key << shift) | i, store, row_len)
-                    q += 1
-                else:
-                    p += 1
-                    q += 1
-        for a in range(start, stop):
-            i = items[a]
-            flag[i] = 0
-            for k in range(positions.shape[1]):
-                displacement[i, k] = 0.0
-    return store
+    capacity = rows.shape[1]
+    old = np.empty((m, capacity), dtype=rows.dtype)
+    old_len = np.empty(m, dtype=np.int64)
+    for a in range(m):
+        i = items[a]
+        old_len[a] = row_len[i]
+        for b in range(row_len[i]):
+            old[a, b] = rows[i, b]
+        flag[i] = 1
+    rows = _build_rows(items, m, positions, radii, geo, offsets, head, nxt,
+                       ref_code, rows, row_len)
+    # Ranks are up to date in both rows, so a pair listed in both has equal
+    # entries and a merge of the two sorted rows finds what changed.
+    for a in range(m):
+        i = items[a]
+        p = 0
+        q = 0
+        while p < old_len[a] or q < row_len[i]:
+            if q == row_len[i] or (p < old_len[a] and old[a, p] < rows[i, q]):
+                j = old[a, p] & mask  # dropped from i's row
+                if flag[j] == 0:
+                    _row_remove(j, i, mask, rows, row_len)
+                p += 1
+            elif p == old_len[a] or rows[i, q] < old[a, p]:
+                entry = rows[i, q]  # new in i's row
+                j = entry & mask
+                if flag[j] == 0:
+                    key = _mirror_key(entry >> shift, sentinel, per_side)
+                    rows = _row_insert(j, (key << shift) | i, rows, row_len)
+                q += 1
+            else:
+                p += 1
+                q += 1
+    for a in range(m):
+        i = items[a]
+        flag[i] = 0
+        for k in range(positions.shape[1]):
+            displacement[i, k] = 0.0
+    return rows
 
 
 # ------------------------------------------------------------ scans
@@ -551,7 +469,7 @@ def _pair_weight(weight_kind, weight_param, seed, step, i, j, low, high):
 
 @njit(cache=True)
 def _scan_chunk_any(start, stop, items, step, seed, weight_kind, weight_param,
-                    positions, radii, geo, store, row_len, vec, shares, found, marks,
+                    positions, radii, geo, rows, row_len, vec, shares, found, marks,
                     mark):
     """Contacts of the spheres ``items[start:stop]``, summed in the
     reference engine's order.
@@ -565,15 +483,14 @@ def _scan_chunk_any(start, stop, items, step, seed, weight_kind, weight_param,
     dim = positions.shape[1]
     mask = (1 << shift) - 1
     half = 0.5 * box
-    longest = store[0].shape[1] + store[2].shape[1]
-    s_d = np.empty((longest, dim + 1))  # image vector and r^2
-    s_e = np.empty(longest, dtype=np.int64)  # row entry
+    s_d = np.empty((rows.shape[1], dim + 1))  # image vector and r^2
+    s_e = np.empty(rows.shape[1], dtype=np.int64)  # row entry
     for a in range(start, stop):
         i = items[a]
         ri = radii[i]
         m = 0
         for q in range(row_len[i]):  # candidates: keep the overlapping ones
-            entry = _get(store, i, q)
+            entry = rows[i, q]
             j = entry & mask
             r2 = 0.0
             for k in range(dim):
@@ -613,12 +530,12 @@ def _scan_chunk_any(start, stop, items, step, seed, weight_kind, weight_param,
             if mark:
                 marks[j] = 1
         shares[i] = share
-        found[a] = min(count, 255)
+        found[a] = count
 
 
 @njit(cache=True)
 def _scan_chunk_3d(start, stop, items, step, seed, weight_kind, weight_param,
-                   positions, radii, geo, store, row_len, vec, shares, found, marks,
+                   positions, radii, geo, rows, row_len, vec, shares, found, marks,
                    mark):
     """:func:`_scan_chunk_any` unrolled for three dimensions, in boxes
     wider than two contact distances. One function, no calls per sphere:
@@ -626,9 +543,8 @@ def _scan_chunk_3d(start, stop, items, step, seed, weight_kind, weight_param,
     box, sentinel, shift = geo[0], geo[4], geo[5]
     mask = (1 << shift) - 1
     half = 0.5 * box
-    longest = store[0].shape[1] + store[2].shape[1]
-    s_d = np.empty((longest, 4))
-    s_e = np.empty(longest, dtype=np.int64)
+    s_d = np.empty((rows.shape[1], 4))
+    s_e = np.empty(rows.shape[1], dtype=np.int64)
     for a in range(start, stop):
         i = items[a]
         x0 = positions[i, 0]
@@ -637,7 +553,7 @@ def _scan_chunk_3d(start, stop, items, step, seed, weight_kind, weight_param,
         ri = radii[i]
         m = 0
         for q in range(row_len[i]):
-            entry = _get(store, i, q)
+            entry = rows[i, q]
             j = entry & mask
             d0 = _image(x0 - positions[j, 0], box, half, False)
             d1 = _image(x1 - positions[j, 1], box, half, False)
@@ -692,44 +608,44 @@ def _scan_chunk_3d(start, stop, items, step, seed, weight_kind, weight_param,
         vec[i, 1] = v1
         vec[i, 2] = v2
         shares[i] = share
-        found[a] = min(count, 255)
+        found[a] = count
 
 
 @njit(cache=True)
 def _scan_chunk(start, stop, items, step, seed, weight_kind, weight_param,
-                positions, radii, geo, store, row_len, vec, shares, found, marks,
+                positions, radii, geo, rows, row_len, vec, shares, found, marks,
                 mark):
     if positions.shape[1] == 3 and not geo[1]:
         _scan_chunk_3d(start, stop, items, step, seed, weight_kind, weight_param,
-                       positions, radii, geo, store, row_len, vec, shares, found,
+                       positions, radii, geo, rows, row_len, vec, shares, found,
                        marks, mark)
     else:
         _scan_chunk_any(start, stop, items, step, seed, weight_kind, weight_param,
-                        positions, radii, geo, store, row_len, vec, shares, found,
+                        positions, radii, geo, rows, row_len, vec, shares, found,
                         marks, mark)
 
 
 @njit(cache=True, parallel=True)
 def _scan_parallel(items, m, step, seed, weight_kind, weight_param, positions,
-                   radii, geo, store, row_len, vec, shares, found, marks, mark):
+                   radii, geo, rows, row_len, vec, shares, found, marks, mark):
     chunks = (m + _CHUNK - 1) // _CHUNK
     for c in prange(chunks):
         _scan_chunk(c * _CHUNK, min(m, (c + 1) * _CHUNK), items, step, seed,
-                    weight_kind, weight_param, positions, radii, geo, store,
+                    weight_kind, weight_param, positions, radii, geo, rows,
                     row_len, vec, shares, found, marks, mark)
 
 
 @njit(cache=True)
 def _scan(items, m, step, seed, weight_kind, weight_param, positions, radii, geo,
-          store, row_len, vec, shares, found, marks, mark):
+          rows, row_len, vec, shares, found, marks, mark):
     """Scan ``items[:m]``: S_i into ``vec``, shares by sphere, contacts
     into ``found[:m]`` by position in ``items``."""
     if m >= _PARALLEL_MIN:
         _scan_parallel(items, m, step, seed, weight_kind, weight_param, positions,
-                       radii, geo, store, row_len, vec, shares, found, marks, mark)
+                       radii, geo, rows, row_len, vec, shares, found, marks, mark)
     else:
         _scan_chunk(0, m, items, step, seed, weight_kind, weight_param, positions,
-                    radii, geo, store, row_len, vec, shares, found, marks, mark)
+                    radii, geo, rows, row_len, vec, shares, found, marks, mark)
 
 
 # ------------------------------------------------------------ moves
@@ -800,7 +716,7 @@ def _move(active, n_active, factor_kind, scale, spread, batch_size, seed, step,
 
 
 @njit(cache=True)
-def _setup(positions, radii, geo, offsets, head, nxt, ref_code, store, row_len,
+def _setup(positions, radii, geo, offsets, head, nxt, ref_code, rows, row_len,
            displacement, items):
     """Cells, reference cells and rows of every sphere, from scratch."""
     box, per_side, bits, side, inv_width = geo[0], geo[2], geo[3], geo[6], geo[7]
@@ -813,7 +729,7 @@ def _setup(positions, radii, geo, offsets, head, nxt, ref_code, store, row_len,
             displacement[i, k] = 0.0
         items[i] = i
     return _build_rows(items, n, positions, radii, geo, offsets, head, nxt,
-                       ref_code, store, row_len)
+                       ref_code, rows, row_len)
 
 
 @njit(cache=True)
@@ -838,17 +754,17 @@ def _advance_kernel(
     positions, radii, seed, factor_kind, scale, spread, batch_size, weight_kind,
     weight_param, t_start, t_stop, record_every, rec_times, rec_active, rec_loss,
     n_records, fresh, n_active, loss, skin, geo, offsets, head, nxt, ref_code,
-    store, row_len, displacement, vec, shares, factors, active, items, found,
+    rows, row_len, displacement, vec, shares, factors, active, items, found,
     left_cell, events, marks, flag,
 ):
     n, dim = positions.shape
     skin2 = skin * skin
     t = t_start
     if fresh:
-        store = _setup(positions, radii, geo, offsets, head, nxt, ref_code, store,
+        rows = _setup(positions, radii, geo, offsets, head, nxt, ref_code, rows,
                       row_len, displacement, items)
         _scan(items, n, t, seed, weight_kind, weight_param, positions, radii, geo,
-              store, row_len, vec, shares, found, marks, False)
+              rows, row_len, vec, shares, found, marks, False)
         n_active = 0
         loss = 0.0
         for i in range(n):
@@ -866,7 +782,7 @@ def _advance_kernel(
             rec_loss[n_records] = loss
             n_records += 1
         if absorbed or t == t_stop:
-            return t, n_records, absorbed, store, n_active, loss
+            return t, n_records, absorbed, rows, n_active, loss
 
         # moves, from the state at the start of step t
         _move(active, n_active, factor_kind, scale, spread, batch_size, seed, t,
@@ -882,22 +798,22 @@ def _advance_kernel(
                 _cell_remove(i, left_cell[a], head, nxt)
                 _cell_insert(i, _list_cell(positions, i, geo[7], geo[6]), head, nxt)
             if event & _LEFT_REF_CELL:
-                _rekey(i, dim, geo, ref_code, store, row_len)
+                _rekey(i, dim, geo, ref_code, rows, row_len)
             if event & _LEFT_SKIN:
                 items[m] = i
                 m += 1
         if m > 0:
-            store = _refresh(items, m, positions, radii, geo, offsets, head, nxt,
-                            ref_code, store, row_len, displacement, marks)
+            rows = _refresh(items, m, positions, radii, geo, offsets, head, nxt,
+                            ref_code, rows, row_len, displacement, marks)
         t += 1
 
         # rescan: every sphere active at the start, then those it now touches
         _scan(active, n_active, t, seed, weight_kind, weight_param, positions,
-              radii, geo, store, row_len, vec, shares, found, marks, True)
+              radii, geo, rows, row_len, vec, shares, found, marks, True)
         m = _take_marked(marks, flag, items)
         new = found[n_active:]
         _scan(items, m, t, seed, weight_kind, weight_param, positions, radii, geo,
-              store, row_len, vec, shares, new, marks, False)
+              rows, row_len, vec, shares, new, marks, False)
 
         # merge both ascending lists into the new active list
         old_active = left_cell  # free now; keeps the old list while merging
@@ -962,17 +878,16 @@ class FastEngine:
         self.offsets = neighbor_offsets(side, dim)
         self.head = np.empty(side**dim, dtype=np.int32)
         self.nxt = np.empty(n, dtype=np.int32)
-        self.store = None  # allocated once the reference grid is known
-        self.main_width = _main_width(n, dim, box, max_contact + self.extra)
+        self.rows = None  # allocated once the reference grid is known
         self.row_len = np.zeros(n, dtype=np.int32)
-        self.ref_code = None
+        self.ref_code = np.empty(n, dtype=np.int64)
         self.displacement = np.zeros((n, dim), dtype=np.float32)
         self.vec = np.zeros((n, dim))
         self.shares = np.zeros(n)
         self.factors = np.zeros(1)
         self.active = np.empty(n, dtype=np.int32)
         self.items = np.empty(n, dtype=np.int32)
-        self.found = np.empty(n, dtype=np.uint8)
+        self.found = np.empty(n, dtype=np.int32)
         self.left_cell = np.empty(n, dtype=np.int32)
         self.events = np.empty(n, dtype=np.uint8)
         self.marks = np.zeros(-(-n // 8) * 8, dtype=np.uint8)
@@ -991,24 +906,8 @@ class FastEngine:
         bits = max(1, int(per_side).bit_length())
         if bits * dim > 63:
             raise ValueError("too many reference cells to pack into 63 bits")
-        code_type = np.int32 if bits * dim <= 31 else np.int64
-        if self.ref_code is None or self.ref_code.dtype != code_type:
-            self.ref_code = np.empty(n, dtype=code_type)
-        if self.store is None or self.store[0].dtype != dtype:
-            width = self.main_width
-            blocks = n // 16 + 16
-            pool = np.empty((blocks, width), dtype=dtype)
-            pool[:, 0] = np.arange(1, blocks + 1)
-            pool[-1, 0] = -1
-            self.store = (np.empty((n, width), dtype=dtype),
-                          np.full(n, -1, dtype=np.int32), pool,
-                          np.zeros(1, dtype=np.int64))
-        else:  # the rows are rebuilt from scratch: every block is free
-            main, over, pool, free = self.store
-            over[:] = -1
-            pool[:, 0] = np.arange(1, pool.shape[0] + 1)
-            pool[-1, 0] = -1
-            free[0] = 0
+        if self.rows is None or self.rows.dtype != dtype:
+            self.rows = np.empty((n, _INITIAL_ROW_CAPACITY), dtype=dtype)
         if factor_kind == FACTOR_BATCH and self.factors.shape[0] != n:
             self.factors = np.zeros(n)
         self.flag[:] = 0
@@ -1025,41 +924,14 @@ class FastEngine:
         if fresh:
             self._prepare(positions.shape[0], positions.shape[1], per_side, offsets,
                           factor_kind)
-        t, n_records, absorbed, self.store, self.n_active, self.loss = _advance_kernel(
+        t, n_records, absorbed, self.rows, self.n_active, self.loss = _advance_kernel(
             positions, radii, seed, factor_kind, scale, spread, batch_size,
             weight_kind, weight_param, t_start, t_stop, record_every, rec_times,
             rec_active, rec_loss, n_records, fresh, self.n_active, self.loss,
             self.skin, self.geo, self.offsets, self.head, self.nxt, self.ref_code,
-            self.store, self.row_len, self.displacement, self.vec, self.shares,
+            self.rows, self.row_len, self.displacement, self.vec, self.shares,
             self.factors, self.active, self.items, self.found, self.left_cell,
             self.events, self.marks, self.flag,
         )
         self.t_state = t
         return t, n_records, absorbed, slots
-
-    def row(self, i):
-        """The entries of sphere i's row, in order (for tests)."""
-        main, over, pool, _ = self.store
-        width = main.shape[1]
-        m = int(self.row_len[i])
-        if m <= width:
-            return main[i, :m].copy()
-        return np.concatenate([main[i], pool[over[i], : m - width]])
-
-    def nbytes(self):
-        """Bytes held by the state arrays."""
-        arrays = [v for v in vars(self).values() if isinstance(v, np.ndarray)]
-        arrays += list(self.store or ())
-        return sum(a.nbytes for a in arrays)
-
-
-def _main_width(n, dim, box, reach):
-    """Slots of a row's main block: the expected number of spheres within
-    the listing distance ``reach`` at this density, plus one standard
-    deviation of a Poisson count; longer rows continue in the pool."""
-    if _MAIN_WIDTH is not None:
-        return _MAIN_WIDTH
-    ball = math.pi ** (dim / 2) / math.gamma(dim / 2 + 1) * reach**dim
-    mean = min((n - 1) * ball / box**dim, n - 1)
-    return int(max(2, min(n - 1, math.ceil(mean + math.sqrt(mean)))))
-

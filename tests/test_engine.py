@@ -150,7 +150,7 @@ def test_rows_hold_every_overlap_symmetric_and_in_reference_order(system):
     mask = (1 << engine.geo[5]) - 1
     listed = set()
     for i in range(packing.n):
-        row = engine.row(i).astype(np.int64)
+        row = engine.rows[i, : engine.row_len[i]].astype(np.int64)
         assert np.all(np.diff(row) > 0)  # sorted, no repeats
         for entry in row:
             j = int(entry & mask)
@@ -167,42 +167,24 @@ def test_rows_hold_every_overlap_symmetric_and_in_reference_order(system):
         assert (i, j) in listed
 
 
-def test_rows_longer_than_the_main_block_continue_in_the_pool(monkeypatch):
-    """Regression: rows must spill into pool blocks, both when built and
-    when a partner is inserted later, and the pool must grow."""
-    monkeypatch.setattr(_engine, "_MAIN_WIDTH", 2)
+def test_rows_grow_past_their_initial_capacity(monkeypatch):
+    """Regression: rows start small and must grow, both when built and
+    when a partner is inserted later."""
+    monkeypatch.setattr(_engine, "_INITIAL_ROW_CAPACITY", 2)
     packing = pl.random_packing(300, 0.62, dim=3, seed=41)
     rule = DYNAMICS["bro"](packing)
     engine, _, _ = _engine_after(packing, rule, 60)
-    main, over, pool, _ = engine.store
-    assert main.shape[1] == 2
-    assert np.all((engine.row_len > 2) <= (over >= 0))
-    assert main.shape[1] + pool.shape[1] >= engine.row_len.max()
+    assert engine.rows.shape[1] >= engine.row_len.max()
     assert_identical(_run(packing, rule, "fast"), _run(packing, rule, "reference"))
 
 
-def _store(rows, width, blocks=1, block_width=1):
-    rows = np.asarray(rows, dtype=np.int32)
-    pool = np.zeros((blocks, block_width), dtype=np.int32)
-    pool[:, 0] = np.arange(1, blocks + 1)
-    pool[-1, 0] = -1
-    main = np.zeros((rows.shape[0], width), dtype=np.int32)
-    main[:, : rows.shape[1]] = rows
-    return (main, np.full(rows.shape[0], -1, dtype=np.int32), pool,
-            np.zeros(1, dtype=np.int64))
-
-
-def test_row_insert_spills_into_the_pool_and_grows_it():
-    store = _store([[3, 5], [1, 2]], width=2)
+def test_row_insert_grows_a_full_row():
+    rows = np.array([[3, 5], [1, 2]], dtype=np.int32)
     row_len = np.array([2, 2], dtype=np.int32)
-    store = _engine._row_insert(0, 4, store, row_len)
-    store = _engine._row_insert(0, 9, store, row_len)  # widens the block
-    store = _engine._row_insert(1, 0, store, row_len)  # needs a second block
-    main, over, pool, _ = store
-    assert over[0] >= 0 and over[1] >= 0 and over[0] != over[1]
-    rows = [np.concatenate([main[i], pool[over[i]]])[: row_len[i]] for i in (0, 1)]
-    assert list(rows[0]) == [3, 4, 5, 9]
-    assert list(rows[1]) == [0, 1, 2]
+    rows = _engine._row_insert(0, 4, rows, row_len)
+    assert rows.shape[1] > 2
+    assert list(rows[0, : row_len[0]]) == [3, 4, 5]
+    assert list(rows[1, : row_len[1]]) == [1, 2]
 
 
 @pytest.mark.parametrize("skin", [0.01, 0.2])
@@ -218,7 +200,8 @@ def test_results_do_not_depend_on_the_skin(skin, monkeypatch):
 def test_engine_memory_is_linear_in_n():
     packing = pl.random_packing(2000, 0.6, dim=3, seed=51)
     engine, _, _ = _engine_after(packing, DYNAMICS["bro"](packing), 20)
-    assert engine.nbytes() / packing.n < 150
+    total = sum(v.nbytes for v in vars(engine).values() if isinstance(v, np.ndarray))
+    assert total / packing.n < 200
 
 
 def test_a_run_hands_back_its_own_read_only_positions():

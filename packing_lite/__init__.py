@@ -20,7 +20,7 @@ from .observables import structure_factor
 from .neighbors import brute_force_pairs, overlapping_pairs
 from .packing import Packing, ball_volume, random_packing
 
-from . import analysis, observables
+from . import analysis, observables, views, widgets
 from .analysis import (
     EXPONENT_SETS, collapse_quality, extrapolate_to_zero, fit_collapse,
     fit_critical_point, phi_c_half_absorbed, relaxation_time, rescale_activity,
@@ -41,5 +41,5 @@ __all__ = [
     "fit_critical_point", "phi_c_half_absorbed", "extrapolate_to_zero",
     "rescale_activity", "rescale_tau", "collapse_quality", "fit_collapse",
     "run_sweep", "load_sweep", "load_run", "summarize_sweep",
-    "observables", "structure_factor",
+    "observables", "structure_factor", "views", "widgets",
 ]

@@ -45,6 +45,10 @@ SYSTEMS = {
     "3d-tiny-box": lambda: pl.random_packing(6, 0.5, dim=3, seed=15),
     "2d-tiny-box": lambda: pl.random_packing(5, 0.6, dim=2, seed=16,
                                              radius=_mixture(5)),
+    # the dimensions the book's last chapter visits
+    "1d": lambda: pl.random_packing(200, 0.7, dim=1, seed=17),
+    "4d": lambda: pl.random_packing(400, 0.45, dim=4, seed=18),
+    "5d": lambda: pl.random_packing(400, 0.3, dim=5, seed=19),
 }
 
 

@@ -45,7 +45,9 @@ import numpy as np
 from numba import njit, prange
 
 from . import _rng
-from .dynamics import FACTOR_BATCH, _batch_factors, _factor
+from .dynamics import (
+    FACTOR_BATCH, _batch_factors, _factor, collect_active, take_record,
+)
 from .loss import (
     WEIGHT_HALF_PAIR_UNIFORM, WEIGHT_ONE, WEIGHT_PAIR_UNIFORM, _random_direction,
 )
@@ -765,22 +767,14 @@ def _advance_kernel(
                       row_len, displacement, items)
         _scan(items, n, t, seed, weight_kind, weight_param, positions, radii, geo,
               rows, row_len, vec, shares, found, marks, False)
-        n_active = 0
-        loss = 0.0
-        for i in range(n):
-            if found[i] > 0:
-                active[n_active] = i
-                n_active += 1
-                loss += shares[i]
-                flag[i] = 1
+        n_active, loss = collect_active(found, shares, active)
+        for q in range(n_active):
+            flag[active[q]] = 1
 
     while True:
         absorbed = n_active == 0
-        if t % record_every == 0 or absorbed or t == t_stop:
-            rec_times[n_records] = t
-            rec_active[n_records] = n_active / n
-            rec_loss[n_records] = loss
-            n_records += 1
+        n_records = take_record(t, t_stop, record_every, n_active, n, loss,
+                                rec_times, rec_active, rec_loss, n_records)
         if absorbed or t == t_stop:
             return t, n_records, absorbed, rows, n_active, loss
 

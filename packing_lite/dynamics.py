@@ -179,6 +179,39 @@ def _move(positions, box, active, n_active, factors, vec):
 
 
 @njit(cache=True)
+def collect_active(contacts, shares, active):
+    """Fill ``active`` with the spheres that have contacts, in index order.
+
+    Returns their number and the loss, summed in index order so that every
+    engine adds it up the same way.
+    """
+    n_active = 0
+    loss = 0.0
+    for i in range(contacts.shape[0]):
+        if contacts[i] > 0:
+            active[n_active] = i
+            n_active += 1
+            loss += shares[i]
+    return n_active, loss
+
+
+@njit(cache=True)
+def take_record(t, t_stop, record_every, n_active, n, loss, rec_times, rec_active,
+                rec_loss, n_records):
+    """Append the state of step ``t`` when it is due; returns the record count.
+
+    A record is due every ``record_every`` steps, at absorption and at the
+    last step of a chunk.
+    """
+    if t % record_every == 0 or n_active == 0 or t == t_stop:
+        rec_times[n_records] = t
+        rec_active[n_records] = n_active / n
+        rec_loss[n_records] = loss
+        n_records += 1
+    return n_records
+
+
+@njit(cache=True)
 def _advance_reference(
     positions, radii, box, per_side, offsets, cell_of, slots, counts,
     seed, factor_kind, scale, spread, batch_size, weight_kind, weight_param,
@@ -201,19 +234,10 @@ def _advance_reference(
         slots = _build_cells(positions, box, per_side, cell_of, slots, counts)
         scan_all(seed, t, weight_kind, weight_param, positions, radii, box,
                  per_side, offsets, cell_of, slots, counts, vec, contacts, shares)
-        n_active = 0
-        loss = 0.0
-        for i in range(n):
-            if contacts[i] > 0:
-                active[n_active] = i
-                n_active += 1
-                loss += shares[i]
+        n_active, loss = collect_active(contacts, shares, active)
         absorbed = n_active == 0
-        if t % record_every == 0 or absorbed or t == t_stop:
-            rec_times[n_records] = t
-            rec_active[n_records] = n_active / n
-            rec_loss[n_records] = loss
-            n_records += 1
+        n_records = take_record(t, t_stop, record_every, n_active, n, loss,
+                                rec_times, rec_active, rec_loss, n_records)
         if absorbed or t == t_stop:
             return t, n_records, absorbed, slots
         if factor_kind == FACTOR_BATCH:

@@ -20,6 +20,7 @@ Usage::
 
     python scripts/make_critical_data.py --size small            # minutes
     python scripts/make_critical_data.py --size medium --workers 2  # ~1 hour
+    python scripts/make_critical_data.py --size large --workers 2   # ~2 hours
     python scripts/make_critical_data.py --size full --workers 8  # hours
 
 The ``medium`` grid is the one behind the book's figures. It runs SGD at
@@ -78,6 +79,19 @@ GRIDS = {
         steps=10000,
         record_every=50,
         dynamics=["sgd-bf0.2-lr0.1", "sgd-bf1.0"],
+    ),
+    "large": dict(
+        n=[2000, 5000, 10000, 20000],
+        phi={
+            "sgd-bf1.0": [0.612, 0.616, 0.619, 0.622, 0.625, 0.628, 0.632,
+                          0.636, 0.642, 0.650],
+            "sgd-bf0.2-lr0.1": [0.562, 0.566, 0.569, 0.572, 0.575, 0.578,
+                                0.582, 0.586, 0.592, 0.600],
+        },
+        n_seeds=3,
+        steps=20000,
+        record_every=50,
+        dynamics=["sgd-bf1.0", "sgd-bf0.2-lr0.1"],
     ),
     "full": dict(
         n=[500, 1000, 2000, 4000],

@@ -74,15 +74,28 @@ def parse_args(argv):
                              "(default: build/equivalence-runs)")
     parser.add_argument("--out", type=Path, default=ROOT / "data",
                         help="output directory (default: data/)")
+    parser.add_argument("--drift", type=float, default=DRIFT,
+                        help="mean drift per run in diameters, sets the step "
+                             f"budget T (default: {DRIFT:g})")
+    parser.add_argument("--eps", type=float, nargs="+", default=EPS,
+                        help="equivalent kick sizes (default: "
+                             f"{' '.join(map(str, EPS))})")
+    parser.add_argument("--families", nargs="+", choices=list(FAMILIES),
+                        default=list(FAMILIES),
+                        help="which dynamics to run (default: all)")
     parser.add_argument("--no-progress", action="store_true",
                         help="hide the progress bars")
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be >= 1")
+    if not args.drift > 0:
+        parser.error("--drift must be > 0")
+    if not all(0 < e <= 0.5 for e in args.eps):
+        parser.error("--eps values must lie in (0, 0.5]")
     return args
 
 
-def setting(label, eps):
+def setting(label, eps, drift_total=DRIFT):
     """Dynamics, parameters, step budget and record interval of one point."""
     dynamics, bf = FAMILIES[label]
     if dynamics == "bro":
@@ -90,13 +103,14 @@ def setting(label, eps):
     else:
         lr = round(eps / B_C, 8)
         params, drift = {"lr": lr, "batch_fraction": bf}, lr * bf
-    steps = int(round(DRIFT / drift))
+    steps = int(round(drift_total / drift))
     record_every = max(1, steps // RECORDS)
     return dynamics, params, steps, record_every
 
 
-def sweep_points(label, eps, phis, n, n_seeds, cache, executor, progress):
-    dynamics, params, steps, record_every = setting(label, eps)
+def sweep_points(label, eps, phis, n, n_seeds, cache, executor, progress,
+                 drift_total):
+    dynamics, params, steps, record_every = setting(label, eps, drift_total)
     return sweep.run_sweep(
         dynamics, phis, n, params=params, n_seeds=n_seeds, steps=steps,
         record_every=record_every, base_seed=BASE_SEED, results_dir=cache,
@@ -104,10 +118,11 @@ def sweep_points(label, eps, phis, n, n_seeds, cache, executor, progress):
         progress=progress)
 
 
-def locate(label, eps, cache, executor, progress):
+def locate(label, eps, cache, executor, progress, drift_total):
     """Coarse scan, then a bracketing fine grid; returns the fine table."""
     coarse = sweep_points(label, eps, COARSE["phi"], COARSE["n"],
-                          COARSE["n_seeds"], cache, executor, progress)
+                          COARSE["n_seeds"], cache, executor, progress,
+                          drift_total)
     steps = int(coarse["max_steps"].iloc[0])
     try:
         centre = analysis.phi_c_half_absorbed(
@@ -120,7 +135,7 @@ def locate(label, eps, cache, executor, progress):
     for _ in range(3):
         phis = sorted({round(centre + o, 4) for o in offsets})
         fine = sweep_points(label, eps, phis, FINE["n"], FINE["n_seeds"],
-                            cache, executor, progress)
+                            cache, executor, progress, drift_total)
         frac = fine.groupby("phi")["absorbed"].mean()
         low_ok = frac.iloc[0] == 1.0
         high_ok = frac.iloc[-1] == 0.0
@@ -144,13 +159,14 @@ def main(argv=None):
     executor = executor_for(args.workers)
     rows, runs = [], []
     try:
-        for label in FAMILIES:
-            for eps in EPS:
-                fine = locate(label, eps, cache, executor, progress)
+        for label in args.families:
+            for eps in args.eps:
+                fine = locate(label, eps, cache, executor, progress,
+                              args.drift)
                 steps = int(fine["max_steps"].iloc[0])
                 half = analysis.phi_c_half_absorbed(
                     fine["phi"], fine["absorption_time"], steps)
-                dynamics, params, _, _ = setting(label, eps)
+                dynamics, params, _, _ = setting(label, eps, args.drift)
                 rows.append({
                     "label": label, "dynamics": dynamics, "eps": eps,
                     "lr": params.get("lr", np.nan),
@@ -179,8 +195,8 @@ def main(argv=None):
                     "budget of equal mean drift",
         wall_seconds_this_call=round(elapsed, 1),
         run_seconds_summed_fine=round(float(runs["elapsed"].sum()), 1),
-        workers=args.workers, base_seed=BASE_SEED, b_c=B_C, eps=EPS,
-        drift_diameters=DRIFT, coarse=COARSE, fine=FINE,
+        workers=args.workers, base_seed=BASE_SEED, b_c=B_C, eps=args.eps,
+        drift_diameters=args.drift, coarse=COARSE, fine=FINE,
         estimator="phi at which half of the runs absorb within T steps "
                   "(logistic fit, or the midpoint of a clean gap)",
     )

@@ -2,6 +2,7 @@
 
 import importlib.util
 import re
+import subprocess
 from pathlib import Path
 
 import nbformat
@@ -165,8 +166,40 @@ def test_a_student_notebook_runs(edition):
 
 
 # ------------------------------------------ the website of a small book
-def test_student_website_has_no_solution(tmp_path):
-    """Page, page source, notebook download and search index: no answer."""
+SMALL_CHAPTER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+# One
+
+```{code-cell} ipython3
+print(6 * 7)
+```
+
+````{exercise} Multiply
+:label: ex-multiply
+
+What is six times seven?
+````
+
+````{solution} ex-multiply
+:class: dropdown
+
+Forty-two, as every hitchhiker knows by heart.
+````
+"""
+
+
+@pytest.fixture
+def small_book(tmp_path):
+    """A one-chapter book with one exercise and its solution."""
     pytest.importorskip("jupyter_book")
     book = tmp_path / "book-root"
     (book / "book").mkdir(parents=True)
@@ -174,40 +207,43 @@ def test_student_website_has_no_solution(tmp_path):
         "title: Small\nexecute:\n  execute_notebooks: force\n"
         "sphinx:\n  extra_extensions:\n    - sphinx_exercise\n")
     (book / "_toc.yml").write_text("format: jb-book\nroot: book/one\n")
-    (book / "book" / "one.md").write_text("\n".join([
-        "---",
-        "jupytext:",
-        "  text_representation:",
-        "    extension: .md",
-        "    format_name: myst",
-        "kernelspec:",
-        "  display_name: Python 3",
-        "  language: python",
-        "  name: python3",
-        "---",
-        "",
-        "# One",
-        "",
-        "```{code-cell} ipython3",
-        "print(6 * 7)",
-        "```",
-        "",
-        "````{exercise} Multiply",
-        ":label: ex-multiply",
-        "",
-        "What is six times seven?",
-        "````",
-        "",
-        "````{solution} ex-multiply",
-        ":class: dropdown",
-        "",
-        "Forty-two, as every hitchhiker knows by heart.",
-        "````",
-        "",
-    ]))
-    dest = tmp_path / "site"
-    removed = se.build_html(dest, root=book)
+    (book / "book" / "one.md").write_text(SMALL_CHAPTER)
+    return book
+
+
+def _student_site(book, dest, **options):
+    """Build the student website of ``book``; check it holds no solution."""
+    removed = se.build_html(dest, root=book, **options)
     assert len(removed) == 1
-    assert (dest / "book" / "one.html").is_file()
-    assert "What is six times seven?" in (dest / "book" / "one.html").read_text()
+    page = (dest / "book" / "one.html").read_text()
+    assert "What is six times seven?" in page
     assert se.find_leaks(dest, removed) == []
+    return page
+
+
+def test_student_website_has_no_solution(small_book, tmp_path):
+    """Page, page source, notebook download and search index: no answer."""
+    _student_site(small_book, tmp_path / "site")
+
+
+def test_student_website_from_executed_notebooks(small_book, tmp_path):
+    """With --executed the outputs come from the full build; nothing runs."""
+    subprocess.run(["jupyter-book", "build", str(small_book)], check=True,
+                   capture_output=True)
+    executed = small_book / "_build" / "jupyter_execute"
+    notebook = nbformat.read(executed / "book" / "one.ipynb", as_version=4)
+    # Mark the stored output: the page must show it, not a fresh 42.
+    notebook.cells[1].outputs[0]["text"] = "stored output\n"
+    nbformat.write(notebook, executed / "book" / "one.ipynb")
+    page = _student_site(small_book, tmp_path / "site", executed=executed)
+    assert "stored output" in page
+    assert (tmp_path / "site" / "_sources" / "book" / "one.ipynb").is_file()
+
+
+def test_a_planted_solution_is_found(tmp_path):
+    removed = ["Forty-two, as every hitchhiker knows by heart."]
+    (tmp_path / "_sources").mkdir()
+    (tmp_path / "_sources" / "one.ipynb").write_text(
+        '{"source": ["Forty-two, as every hitchhiker knows by heart."]}')
+    (tmp_path / "one.html").write_text('<div class="solution dropdown">')
+    assert len(se.find_leaks(tmp_path, removed)) == 2

@@ -2,6 +2,7 @@
 
     python tools/student_edition.py            # notebooks into student/
     python tools/student_edition.py --html     # and a website, _build/student
+    python tools/student_edition.py --html --executed _build/jupyter_execute
 
 The notebooks are plain ``.ipynb`` files without outputs, one per chapter of
 ``_toc.yml``, next to a copy of the answer checkers (``_checks.py``). Open
@@ -18,8 +19,17 @@ built with the same command and settings as the full book, from a copy of
 the sources with the solutions removed, so page sources, downloads and the
 search index hold no solution either.
 
+With ``--executed`` the website is built from the executed notebooks of a
+full build of the book (its ``_build/jupyter_execute`` folder) instead of
+running every chapter again: each chapter becomes its executed notebook with
+the solutions removed, and execution is switched off in the copy. The
+chapters' code cells are the same in both editions (solutions are Markdown),
+so the outputs are those the student edition would compute; page sources and
+downloads are then ``.ipynb`` files.
+
 After writing, the tool checks its output: no solution directive, and no
-line of any solution, anywhere in it. A leak is an error.
+line of any solution, in any text file of it (pages, page sources,
+downloads, search index). A leak is an error.
 """
 
 import argparse
@@ -239,10 +249,10 @@ def find_leaks(folder, removed):
     needles = _solution_lines(removed)
     leaks = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        if path.suffix not in {".ipynb", ".md", ".html", ".js", ".txt",
-                               ".py", ".json"}:
-            continue
-        text = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue  # images and fonts
         if re.search(r"\{solution(-start|-end)?\}", text) or \
                 'class="solution' in text or "solution-title" in text:
             leaks.append(f"{path}: solution directive or block")
@@ -255,8 +265,31 @@ def find_leaks(folder, removed):
     return leaks
 
 
-def build_html(dest, root=ROOT):
-    """Build the student website into ``dest``; return the removed texts."""
+def _executed_copy(path, copy, executed):
+    """The executed notebook of the chapter ``path`` of ``copy``, or None."""
+    relative = path.relative_to(copy).with_suffix(".ipynb")
+    notebook = executed / relative
+    if notebook.is_file():
+        return notebook
+    if jupytext.read(path).metadata.get("kernelspec"):
+        raise FileNotFoundError(f"{relative} not executed in {executed}; "
+                                "build the whole book first")
+    return None  # a page without code, such as the introduction
+
+
+def _switch_off_execution(copy):
+    config_path = copy / "_config.yml"
+    config = yaml.safe_load(config_path.read_text())
+    config.setdefault("execute", {})["execute_notebooks"] = "off"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def build_html(dest, root=ROOT, executed=None):
+    """Build the student website into ``dest``; return the removed texts.
+
+    With ``executed``, the folder of executed notebooks of a full build,
+    each chapter is taken from there with its outputs and nothing runs.
+    """
     removed = []
     with tempfile.TemporaryDirectory(prefix="student-book-") as tmp:
         copy = Path(tmp) / "book-src"
@@ -265,14 +298,18 @@ def build_html(dest, root=ROOT):
             ".pytest_cache", ".hypothesis", "build", "dist", "bench-results")
         shutil.copytree(root, copy, ignore=ignore)
         for path in chapter_files(copy):
-            if path.suffix == ".md":
-                notebook, cut = student_notebook(path)
-                removed += cut
-                jupytext.write(notebook, path, fmt="md:myst")
+            source = path
+            if executed is not None:
+                source = _executed_copy(path, copy, Path(executed)) or path
+            notebook, cut = student_notebook(source)
+            removed += cut
+            if source.suffix == ".ipynb":
+                path.unlink()
+                nbformat.write(notebook, path.with_suffix(".ipynb"))
             else:
-                notebook, cut = student_notebook(path)
-                removed += cut
-                nbformat.write(notebook, path)
+                jupytext.write(notebook, path, fmt="md:myst")
+        if executed is not None:
+            _switch_off_execution(copy)
         command = ["jupyter-book", "build", str(copy), "--all",
                    "--warningiserror", "--nitpick", "--keep-going"]
         subprocess.run(command, check=True)
@@ -291,15 +328,25 @@ def main(argv=None):
     parser.add_argument("--html-out", type=Path,
                         default=ROOT / "_build" / "student",
                         help="folder for the website (default: _build/student)")
+    parser.add_argument("--executed", type=Path, default=None,
+                        help="with --html: build the website from the executed "
+                             "notebooks of a full build in this folder (such "
+                             "as _build/jupyter_execute), running nothing")
     args = parser.parse_args(argv)
+    if args.executed is not None and not args.html:
+        parser.error("--executed needs --html")
 
     removed = write_notebooks(args.out)
     print(f"wrote {len(chapter_files())} notebooks to {args.out} "
           f"({len(removed)} solutions removed)")
     leaks = find_leaks(args.out, removed)
     if args.html:
-        removed_html = build_html(args.html_out)
+        removed_html = build_html(args.html_out, executed=args.executed)
         print(f"built the student website in {args.html_out}")
+        if not removed_html:
+            print("no solution removed from the website's chapters",
+                  file=sys.stderr)
+            return 1
         leaks += find_leaks(args.html_out, removed + removed_html)
     if leaks:
         print("solutions leaked into the student edition:", *leaks,

@@ -183,6 +183,13 @@ kernelspec:
 print(6 * 7)
 ```
 
+```{code-cell} ipython3
+from myst_nb import glue
+glue("product", 6 * 9, display=False)
+```
+
+Six times nine is {glue:text}`product`.
+
 ````{exercise} Multiply
 :label: ex-multiply
 
@@ -199,15 +206,20 @@ Forty-two, as every hitchhiker knows by heart.
 
 @pytest.fixture
 def small_book(tmp_path):
-    """A one-chapter book with one exercise and its solution."""
+    """A small book: a chapter with an exercise, its solution and a glued
+    number, and a page of Markdown only."""
     pytest.importorskip("jupyter_book")
     book = tmp_path / "book-root"
     (book / "book").mkdir(parents=True)
     (book / "_config.yml").write_text(
         "title: Small\nexecute:\n  execute_notebooks: force\n"
         "sphinx:\n  extra_extensions:\n    - sphinx_exercise\n")
-    (book / "_toc.yml").write_text("format: jb-book\nroot: book/one\n")
+    (book / "_toc.yml").write_text("format: jb-book\nroot: book/one\n"
+                                   "chapters:\n  - file: book/notes\n")
     (book / "book" / "one.md").write_text(SMALL_CHAPTER)
+    # A page without code, with a shell command in it.
+    (book / "book" / "notes.md").write_text(
+        "# Notes\n\nRun this:\n\n```bash\nls -l\n```\n")
     return book
 
 
@@ -217,6 +229,9 @@ def _student_site(book, dest, **options):
     assert len(removed) == 1
     page = (dest / "book" / "one.html").read_text()
     assert "What is six times seven?" in page
+    assert "54</span>." in page  # the glued number
+    notes = (dest / "book" / "notes.html").read_text()
+    assert "Run this" in notes and "highlight-bash" in notes
     assert se.find_leaks(dest, removed) == []
     return page
 

@@ -34,6 +34,7 @@ downloads, search index). A leak is an error.
 
 import argparse
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -135,8 +136,10 @@ def strip_solutions(text):
 
 
 def student_notebook(path):
-    """The chapter as a notebook with no solutions; also the removed text."""
-    notebook = jupytext.read(path)
+    """The chapter (a path, or a notebook already read) as a notebook with
+    no solutions; also the removed text."""
+    notebook = path if isinstance(path, nbformat.NotebookNode) else \
+        jupytext.read(path)
     cells, removed = [], []
     for cell in notebook.cells:
         tags = set(cell.get("metadata", {}).get("tags", []))
@@ -265,16 +268,35 @@ def find_leaks(folder, removed):
     return leaks
 
 
-def _executed_copy(path, copy, executed):
-    """The executed notebook of the chapter ``path`` of ``copy``, or None."""
+def _is_notebook(path):
+    """Whether a chapter is a notebook (not a page of Markdown only)."""
+    return path.suffix == ".ipynb" or "kernelspec" in jupytext.read(
+        path, fmt="md:myst").metadata
+
+
+def _executed_notebook(path, copy, executed):
+    """The chapter ``path`` of ``copy`` as run by a full build, outputs and
+    glued values included."""
     relative = path.relative_to(copy).with_suffix(".ipynb")
-    notebook = executed / relative
-    if notebook.is_file():
-        return notebook
-    if jupytext.read(path).metadata.get("kernelspec"):
+    if not (executed / relative).is_file():
         raise FileNotFoundError(f"{relative} not executed in {executed}; "
                                 "build the whole book first")
-    return None  # a page without code, such as the introduction
+    notebook = nbformat.read(executed / relative, as_version=4)
+    # The build moves the hidden glued outputs into a file of their own,
+    # without the prefix that hides them; hidden again, they go back into
+    # the first code cell, from where the page build takes them.
+    glue = (executed / relative).with_suffix(".glue.json")
+    if glue.is_file():
+        codes = [c for c in notebook.cells if c.cell_type == "code"]
+        kept = {o.get("metadata", {}).get("scrapbook", {}).get("name")
+                for cell in codes for o in cell.outputs}
+        for name, output in json.loads(glue.read_text()).items():
+            if name in kept:
+                continue  # a glued output shown in its cell stays there
+            prefix = output["metadata"]["scrapbook"].get("mime_prefix", "")
+            output["data"] = {prefix + k: v for k, v in output["data"].items()}
+            codes[0].outputs.append(nbformat.from_dict(output))
+    return notebook
 
 
 def _switch_off_execution(copy):
@@ -298,12 +320,17 @@ def build_html(dest, root=ROOT, executed=None):
             ".pytest_cache", ".hypothesis", "build", "dist", "bench-results")
         shutil.copytree(root, copy, ignore=ignore)
         for path in chapter_files(copy):
-            source = path
+            if not _is_notebook(path):
+                text, cut = strip_solutions(path.read_text())
+                removed += cut
+                path.write_text(text + "\n")
+                continue
+            notebook = path
             if executed is not None:
-                source = _executed_copy(path, copy, Path(executed)) or path
-            notebook, cut = student_notebook(source)
+                notebook = _executed_notebook(path, copy, Path(executed))
+            notebook, cut = student_notebook(notebook)
             removed += cut
-            if source.suffix == ".ipynb":
+            if executed is not None or path.suffix == ".ipynb":
                 path.unlink()
                 nbformat.write(notebook, path.with_suffix(".ipynb"))
             else:

@@ -9,7 +9,6 @@ roundings may be written in the file.
 """
 
 import contextlib
-import importlib.util
 import inspect
 import io
 import math
@@ -21,17 +20,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from _tools import load_tool
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "book"))
 checks = pytest.importorskip("_checks")
 
 
-def _load_key():
-    spec = importlib.util.spec_from_file_location(
-        "answer_key", ROOT / "tools" / "answer_key.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 SQRT2 = math.sqrt(2)
@@ -144,7 +139,7 @@ def _answers(name):
 
 def test_answer_key_is_current():
     """The digests in _checks.py are those packing_lite gives today."""
-    key = _load_key()
+    key = load_tool("answer_key")
     block = key.BLOCK.search((ROOT / "book" / "_checks.py").read_text())
     assert block, "no answer-key block in book/_checks.py"
     assert block[0] == key.key_block(), \

@@ -1,6 +1,5 @@
 """The student edition keeps every exercise and leaks no solution."""
 
-import importlib.util
 import re
 import subprocess
 from pathlib import Path
@@ -8,18 +7,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from _tools import load_tool
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _load_tool():
-    spec = importlib.util.spec_from_file_location(
-        "student_edition", ROOT / "tools" / "student_edition.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
-se = _load_tool()
+se = load_tool("student_edition")
 
 
 @pytest.fixture(scope="module")

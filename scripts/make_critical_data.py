@@ -20,7 +20,8 @@ Usage::
 
     python scripts/make_critical_data.py --size small            # minutes
     python scripts/make_critical_data.py --size medium --workers 2  # ~1 hour
-    python scripts/make_critical_data.py --size large --workers 2   # ~2 hours
+    python scripts/make_critical_data.py --size large --workers 2   # ~1.5 hours
+    python scripts/make_critical_data.py --size long --workers 2    # ~30 min
     python scripts/make_critical_data.py --size full --workers 8  # hours
 
 The ``medium`` grid is the one behind the book's figures. It runs SGD at
@@ -29,6 +30,10 @@ per step, ``lr * b_f = 0.02``, equals that of gradient descent at
 lr = 0.02, so the same step budget covers the same mean motion; its
 critical point lies lower (near 0.57 instead of 0.62), and each dynamics
 gets its own volume fractions around its own transition.
+
+The ``large`` grid repeats gradient descent at N = 2000 to 20 000 with
+twice the steps; the ``long`` grid follows gradient descent at N = 5000 for
+10^5 steps at the volume fractions where the shorter runs had not settled.
 
 Every run is saved as it finishes under ``build/critical-runs/<size>``
 (``--cache``); rerunning the same command after an interruption picks up
@@ -85,13 +90,19 @@ GRIDS = {
         phi={
             "sgd-bf1.0": [0.612, 0.616, 0.619, 0.622, 0.625, 0.628, 0.632,
                           0.636, 0.642, 0.650],
-            "sgd-bf0.2-lr0.1": [0.562, 0.566, 0.569, 0.572, 0.575, 0.578,
-                                0.582, 0.586, 0.592, 0.600],
         },
         n_seeds=3,
         steps=20000,
         record_every=50,
-        dynamics=["sgd-bf1.0", "sgd-bf0.2-lr0.1"],
+        dynamics=["sgd-bf1.0"],
+    ),
+    "long": dict(
+        n=[5000],
+        phi={"sgd-bf1.0": [0.622, 0.624, 0.626, 0.628, 0.632]},
+        n_seeds=2,
+        steps=100000,
+        record_every=500,
+        dynamics=["sgd-bf1.0"],
     ),
     "full": dict(
         n=[500, 1000, 2000, 4000],

@@ -31,6 +31,10 @@ Usage::
 
     python scripts/make_equivalence_data.py --workers 2   # about 10 minutes
 
+    # five times the step budget, for BRO and its matched SGD
+    python scripts/make_equivalence_data.py --drift 300 --eps 0.01 0.02 0.04 \
+        --families bro sgd-bf0.75 --tag long --workers 2
+
 Runs are cached under ``build/equivalence-runs`` and reused on a rerun.
 """
 
@@ -83,6 +87,9 @@ def parse_args(argv):
     parser.add_argument("--families", nargs="+", choices=list(FAMILIES),
                         default=list(FAMILIES),
                         help="which dynamics to run (default: all)")
+    parser.add_argument("--tag", default="",
+                        help="name the files equivalence_<tag>_phi_c.csv and "
+                             "equivalence_<tag>_runs.csv (default: no tag)")
     parser.add_argument("--no-progress", action="store_true",
                         help="hide the progress bars")
     args = parser.parse_args(argv)
@@ -200,13 +207,15 @@ def main(argv=None):
         estimator="phi at which half of the runs absorb within T steps "
                   "(logistic fit, or the midpoint of a clean gap)",
     )
-    write_csv(args.out / "equivalence_phi_c.csv", summary, meta)
-    write_csv(args.out / "equivalence_runs.csv", runs, meta)
+    stem = "equivalence_" + (f"{args.tag}_" if args.tag else "")
+    names = (stem + "phi_c.csv", stem + "runs.csv")
+    write_csv(args.out / names[0], summary, meta)
+    write_csv(args.out / names[1], runs, meta)
 
     print(f"{len(runs)} fine runs in {elapsed:.0f} s")
     print(summary[["label", "eps", "lr", "steps", "phi_c", "phi_c_err",
                    "method"]].to_string(index=False))
-    for name in ("equivalence_phi_c.csv", "equivalence_runs.csv"):
+    for name in names:
         print(f"wrote {shown(args.out / name)}")
 
 

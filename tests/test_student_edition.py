@@ -34,6 +34,16 @@ def test_one_notebook_per_chapter(edition):
     assert (edition / "_checks.py").is_file()
 
 
+def test_message_counts_the_files_written(tmp_path, capsys):
+    # regression: it said "wrote 11 notebooks" (instructors page included)
+    # for 10 notebooks and _checks.py
+    assert se.main(["--out", str(tmp_path)]) == 0
+    notebooks = len(list(tmp_path.glob("*.ipynb")))
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith(f"wrote {notebooks} notebooks and _checks.py to ")
+    assert len(list(tmp_path.iterdir())) == notebooks + 1
+
+
 def test_no_solution_directive_or_text(edition):
     removed = []
     for path in se.chapter_files():

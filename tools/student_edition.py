@@ -214,9 +214,13 @@ def without_comments(source):
 
 # ------------------------------------------------------------------ output
 def write_notebooks(out, root=ROOT):
-    """Write student notebooks into ``out``; return the removed texts."""
+    """Write student notebooks into ``out``.
+
+    Returns the removed texts and the names of the files written (the
+    notebooks, then ``_checks.py`` when the book has one).
+    """
     out.mkdir(parents=True, exist_ok=True)
-    removed = []
+    removed, written = [], []
     for path in chapter_files(root):
         if path.stem in TEACHER_PAGES:
             continue
@@ -229,10 +233,12 @@ def write_notebooks(out, root=ROOT):
         notebook.metadata.pop("jupytext", None)
         nbformat.validate(notebook)
         nbformat.write(notebook, out / f"{path.stem}.ipynb")
+        written.append(f"{path.stem}.ipynb")
     checks = root / "book" / "_checks.py"
     if checks.is_file():
         (out / "_checks.py").write_text(without_comments(checks.read_text()))
-    return removed
+        written.append("_checks.py")
+    return removed, written
 
 
 def _solution_lines(removed):
@@ -346,6 +352,14 @@ def build_html(dest, root=ROOT, executed=None):
     return removed
 
 
+def _files_written(written):
+    """'10 notebooks and _checks.py': what ``write_notebooks`` wrote."""
+    notebooks = sum(name.endswith(".ipynb") for name in written)
+    text = f"{notebooks} notebook{'' if notebooks == 1 else 's'}"
+    others = [name for name in written if not name.endswith(".ipynb")]
+    return " and ".join([text, *others])
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "student",
@@ -363,8 +377,8 @@ def main(argv=None):
     if args.executed is not None and not args.html:
         parser.error("--executed needs --html")
 
-    removed = write_notebooks(args.out)
-    print(f"wrote {len(chapter_files())} notebooks to {args.out} "
+    removed, written = write_notebooks(args.out)
+    print(f"wrote {_files_written(written)} to {args.out} "
           f"({len(removed)} solutions removed)")
     leaks = find_leaks(args.out, removed)
     if args.html:

@@ -44,6 +44,7 @@ the dimension) only the book's values are known, and the checker says so.
 import hashlib
 import inspect
 import math
+import textwrap
 
 import numpy as np
 
@@ -81,19 +82,30 @@ _KEY = {
 
 
 # ------------------------------------------------------------ the machinery
+_WIDTH = 72  # a reply fits the code-output box of a book page
+
+
+def _say(reply):
+    """Print ``reply`` in lines of at most ``_WIDTH`` characters.
+
+    Continuation lines are indented so that each reply reads as one item.
+    """
+    print(textwrap.fill(reply, width=_WIDTH, subsequent_indent="    "))
+
+
 def _read(value, name, size=1):
     """A finite float (or ``size`` of them), or None after saying why not."""
     try:
         numbers = np.asarray(value, dtype=float).reshape(-1)
     except (TypeError, ValueError):
-        print(f"{name}: could not read this answer as numbers.")
+        _say(f"{name}: could not read this answer as numbers.")
         return None
     if numbers.size != size:
         what = "one number" if size == 1 else f"{size} numbers"
-        print(f"{name}: the answer should be {what}.")
+        _say(f"{name}: the answer should be {what}.")
         return None
     if not np.all(np.isfinite(numbers)):
-        print(f"{name}: the answer should be finite.")
+        _say(f"{name}: the answer should be finite.")
         return None
     return float(numbers[0]) if size == 1 else numbers
 
@@ -141,7 +153,7 @@ def _matches(name, values, params=""):
 
 def _missing(*answers):
     if any(a is None for a in answers):
-        print("Fill in every answer, then run this cell again.")
+        _say("Fill in every answer, then run this cell again.")
         return True
     return False
 
@@ -152,7 +164,7 @@ def _only_the_books_case(function, **given):
     names = " and ".join(name for name, value in given.items()
                          if value != parameters[name].default)
     if names:
-        print(f"(This checker knows the answers for the book's {names} "
+        _say(f"(This checker knows the answers for the book's {names} "
               f"only; call it without {names}.)")
 
 
@@ -188,9 +200,9 @@ def check_line_of_three(loss, middle_gradient, end_gradient):
     }
     for (name, hint), answer in zip(hints.items(), answers):
         if _matches(f"line_of_three.{name}", answer):
-            print(f"{name}: right.")
+            _say(f"{name}: right.")
         else:
-            print(f"{name}: not yet. Hint: {hint}")
+            _say(f"{name}: not yet. Hint: {hint}")
 
 
 def check_moment_matching(batch_fraction, lr, eps=0.02):
@@ -216,14 +228,14 @@ def check_moment_matching(batch_fraction, lr, eps=0.02):
     fraction_ok = _matches("moment_matching.batch_fraction", batch_fraction)
     lr_ok = _matches("moment_matching.lr", lr / eps)
     if fraction_ok and lr_ok:
-        print("Right: with these values SGD has BRO's mean and variance.")
+        _say("Right: with these values SGD has BRO's mean and variance.")
         return
     if not fraction_ok:
-        print("batch_fraction: not yet. Hint: divide the variance condition "
+        _say("batch_fraction: not yet. Hint: divide the variance condition "
               "by the square of the mean condition; lr drops out and leaves "
               "one equation for b_f.")
     if not lr_ok:
-        print("lr: not yet. Hint: the mean of a uniform number on [0, eps] "
+        _say("lr: not yet. Hint: the mean of a uniform number on [0, eps] "
               "is eps / 2, and an SGD step happens with probability b_f.")
 
 
@@ -251,18 +263,18 @@ def check_two_point_extrapolation(phi_c_zero, table, label="bro"):
         return
     part = table[table["label"] == label].sort_values("eps")
     if len(part) < 2:
-        print(f"The table has fewer than two step sizes for {label!r}.")
+        _say(f"The table has fewer than two step sizes for {label!r}.")
         return
     (x1, y1), (x2, y2) = part[["eps", "phi_c"]].to_numpy()[:2]
     intercept = y1 - x1 * (y2 - y1) / (x2 - x1)
     if abs(value - intercept) <= 2e-3:
-        print("Right: that is where the line through the two smallest step "
+        _say("Right: that is where the line through the two smallest step "
               "sizes meets eps = 0.")
     elif abs(value - (y1 + y2) / 2) <= 2e-3 or abs(value - y1) <= 1e-4:
-        print("Not yet. Hint: the line continues past the smallest step "
+        _say("Not yet. Hint: the line continues past the smallest step "
               "size; phi_c at eps = 0 lies beyond both measured values.")
     else:
-        print("Not yet. Hint: the slope is (phi_c2 - phi_c1) / (eps2 - "
+        _say("Not yet. Hint: the slope is (phi_c2 - phi_c1) / (eps2 - "
               "eps1); go back from the first point by eps1 times the slope.")
 
 
@@ -293,12 +305,12 @@ def check_scaling_powers(activity, distance, time):
     for name, mine in zip(names, answers):
         key = f"scaling_powers.{name}"
         if _matches(key, mine):
-            print(f"{name}: right.")
+            _say(f"{name}: right.")
         elif _matches(key, 3 * mine) or _matches(key, mine / 3):
-            print(f"{name}: not yet. Hint: N is proportional to L**d; "
+            _say(f"{name}: not yet. Hint: N is proportional to L**d; "
                   "did you use the dimension d = 3?")
         else:
-            print(f"{name}: not yet. Hint: {hints[name]}")
+            _say(f"{name}: not yet. Hint: {hints[name]}")
 
 
 def check_number_variance_exponent(exponent, alpha=0.25, dim=3):
@@ -321,16 +333,16 @@ def check_number_variance_exponent(exponent, alpha=0.25, dim=3):
         return
     params = f"{float(alpha)!r},{int(dim)}"
     if _matches("number_variance.exponent", value, params):
-        print("Right: between a Poisson gas and a perfect crystal.")
+        _say("Right: between a Poisson gas and a perfect crystal.")
     elif _matches("number_variance.ideal_gas", value, params):
-        print("Not yet: that is the ideal gas, S(0) > 0. Hint: count the "
+        _say("Not yet: that is the ideal gas, S(0) > 0. Hint: count the "
               "wave numbers below 1 / R and weigh them by S(q).")
     elif _matches("number_variance.surface", value, params):
-        print("Not yet: that is the surface term, which wins only when "
+        _say("Not yet: that is the surface term, which wins only when "
               "S(q) vanishes faster than q. Hint: compare q**alpha with q "
               "at small q.")
     else:
-        print("Not yet. Hint: the variance is R**d times the integral of "
+        _say("Not yet. Hint: the variance is R**d times the integral of "
               "S(q) over q below about 1 / R, in d dimensions.")
         _only_the_books_case(check_number_variance_exponent, alpha=alpha,
                              dim=dim)
@@ -354,17 +366,17 @@ def check_two_classes(loss, safe_distance):
     if loss is None or safe_distance is None:
         return
     if _matches("two_classes.loss", loss):
-        print("loss: right.")
+        _say("loss: right.")
     elif _matches("two_classes.whole_overlap", loss):
-        print("loss: not yet. Hint: that is the whole overlap; the hinge "
+        _say("loss: not yet. Hint: that is the whole overlap; the hinge "
               "loss charges a pair half of it.")
     else:
-        print("loss: not yet. Hint: the overlap is the sum of the radii "
+        _say("loss: not yet. Hint: the overlap is the sum of the radii "
               "minus the distance between the centres.")
     if _matches("two_classes.safe_distance", safe_distance):
-        print("safe_distance: right.")
+        _say("safe_distance: right.")
     else:
-        print("safe_distance: not yet. Hint: examples are safe once the "
+        _say("safe_distance: not yet. Hint: examples are safe once the "
               "two balls no longer overlap.")
 
 
@@ -387,18 +399,18 @@ def check_bro_kick(largest, mean, eps=0.1):
     if largest is None or mean is None:
         return
     if _matches("bro_kick.largest", largest / eps):
-        print("largest: right.")
+        _say("largest: right.")
     elif _matches("bro_kick.one_push", largest / eps) or \
             _matches("bro_kick.pushes_in_line", largest / eps):
-        print("largest: not yet. Hint: the two pushes are added as vectors; "
+        _say("largest: not yet. Hint: the two pushes are added as vectors; "
               "how long is the sum of two perpendicular unit vectors?")
     else:
-        print("largest: not yet. Hint: the step is u times the sum of the "
+        _say("largest: not yet. Hint: the step is u times the sum of the "
               "unit vectors, with u at most eps.")
     if _matches("bro_kick.mean", mean / eps):
-        print("mean: right.")
+        _say("mean: right.")
     else:
-        print("mean: not yet. Hint: only the factor u is random; what is "
+        _say("mean: not yet. Hint: only the factor u is random; what is "
               "the mean of a uniform number on [0, eps]?")
 
 
@@ -437,12 +449,12 @@ def check_case_b_sgd(particle_var_y, pair_var_x, pair_var_y, lr=0.2,
         # a variance in diameters squared, so it scales with lr**2
         scaled = mine / lr**2
         if _matches(f"case_b.{name}", scaled, params):
-            print(f"{name}: right.")
+            _say(f"{name}: right.")
         elif _matches(f"case_b.{name}", scaled / 4, params):
-            print(f"{name}: not yet. Hint: the step is -lr times the "
+            _say(f"{name}: not yet. Hint: the step is -lr times the "
                   "gradient, and the gradient is -S/2, not -S.")
         else:
-            print(f"{name}: not yet. Hint: {hints[name]}")
+            _say(f"{name}: not yet. Hint: {hints[name]}")
     _only_the_books_case(check_case_b_sgd, batch_fraction=batch_fraction)
 
 
@@ -464,16 +476,16 @@ def check_sgd_skewness(skewness, batch_fraction=None):
         return
     params = "book" if batch_fraction is None else repr(float(batch_fraction))
     if _matches("sgd_skewness.skewness", value, params):
-        print("Right: the lopsided coin gives a long tail towards small "
+        _say("Right: the lopsided coin gives a long tail towards small "
               "steps.")
     elif _matches("sgd_skewness.skewness", -value, params):
-        print("Not yet: the size is right, the sign is not. Hint: the rare "
+        _say("Not yet: the size is right, the sign is not. Hint: the rare "
               "value of the step, 0, lies below the mean.")
     elif _matches("sgd_skewness.third_moment", value, params):
-        print("Not yet: that is the third central moment. Hint: the "
+        _say("Not yet: that is the third central moment. Hint: the "
               "skewness divides it by the standard deviation cubed.")
     else:
-        print("Not yet. Hint: use the third central moment of the coin and "
+        _say("Not yet. Hint: use the third central moment of the coin and "
               "divide by (b_f (1 - b_f))**1.5; the step length cancels.")
         _only_the_books_case(check_sgd_skewness,
                              batch_fraction=batch_fraction)

@@ -227,3 +227,24 @@ def test_signatures_the_chapters_use():
         signature = inspect.signature(getattr(checks, name))
         keywords = re.findall(r"(\w+)=", args)
         assert set(keywords) <= set(signature.parameters), name
+
+
+def test_no_reply_line_is_wider_than_the_output_box():
+    # regression: hints ran to about 110 characters, wider than the
+    # code-output box of a page
+    texts = []
+    for name, case in CASES.items():
+        function, arity = getattr(checks, name), len(case["right"])
+        answers = [case["right"], tuple([None] * arity), tuple(["abc"] * arity)]
+        answers += case["rounded"] + [a for a, _ in case["wrong"]]
+        texts += [_printed(function, *a, **case["kwargs"]) for a in answers]
+    texts.append(_printed(checks.check_sgd_skewness, -1.15, batch_fraction=0.5))
+    table = pd.DataFrame({"label": ["bro"] * 2, "eps": [0.01, 0.02],
+                          "phi_c": [0.633, 0.627]})
+    texts += [_printed(checks.check_two_point_extrapolation, a, table)
+              for a in (0.639, 0.630, 0.5, "x")]
+    texts.append(_printed(checks.check_two_point_extrapolation, 0.6, table[:1]))
+    lines = "\n".join(texts).splitlines()
+    assert max(len(line) for line in lines) <= 72
+    # long replies were wrapped, with their continuation lines indented
+    assert any(line.startswith("    ") for line in lines)

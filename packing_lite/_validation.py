@@ -7,6 +7,8 @@ ever reaches a compiled kernel.
 
 import math
 import numbers
+import os
+from pathlib import Path
 
 import numpy as np
 
@@ -62,6 +64,16 @@ def check_choice(value, name, choices):
         allowed = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
     return value
+
+
+def check_path(value, name):
+    """Return ``value`` as a ``pathlib.Path``; it must be a str or path-like."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(
+            f"{name} must be a str or an os.PathLike path, "
+            f"got {type(value).__name__}"
+        )
+    return Path(value)
 
 
 def resolve_seed(seed):

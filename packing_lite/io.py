@@ -4,7 +4,9 @@ File format
 -----------
 One NumPy ``.npz`` archive per object, written atomically (to a temporary
 file in the same folder, then renamed), so an interrupted write never
-leaves a file that loads as valid. Arrays:
+leaves a file that loads as valid. A new file gets the permissions of any
+newly created file (``0o666`` less the umask); a file written over keeps
+its own. Arrays:
 
 ``positions`` (n, dim) float64, ``radii`` (n,) float64, ``box`` () float64,
 and for a run also ``times`` (m,) int64, ``active_fraction`` (m,) float64,
@@ -27,6 +29,7 @@ import numpy as np
 
 from .dynamics import RunResult
 from .packing import Packing
+from ._validation import check_path
 
 __all__ = ["save", "load", "FORMAT_VERSION"]
 
@@ -47,14 +50,22 @@ def save(obj, path):
     ----------
     obj : Packing or RunResult
     path : str or os.PathLike
-        Destination; ``.npz`` is appended when missing.
+        Destination; ``.npz`` is appended when missing. Missing folders on
+        the way are created, as ``mkdir -p`` would.
 
     Returns
     -------
     pathlib.Path
         The path written.
+
+    Raises
+    ------
+    TypeError
+        If ``path`` is not a str or path-like.
+    ValueError
+        If a file stands where a folder of ``path`` should be.
     """
-    path = Path(path)
+    path = check_path(path, "path")
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
     if isinstance(obj, RunResult):
@@ -76,17 +87,63 @@ def save(obj, path):
                 equal_radii=bool(np.ndim(packing.radius) == 0))
     arrays.update(positions=packing.positions, radii=packing.radii,
                   box=np.float64(packing.box), meta=np.array(json.dumps(meta)))
-    atomic_savez(path, arrays)
+    atomic_savez(path, arrays, "path")
     return path
 
 
-def atomic_savez(path, arrays):
-    """``np.savez`` to a temporary file, then rename it over ``path``."""
+def make_folder(folder, name):
+    """Create ``folder`` and its missing parents.
+
+    A file in the way is a ``ValueError`` naming the parameter ``name``.
+    """
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise ValueError(
+            f"{name}: {str(folder)!r} must be a folder, but it or one of its "
+            f"parents is an existing file; choose another path"
+        ) from None
+    return folder
+
+
+def _new_file_mode(path):
+    """The mode ``open(path, "w")`` would leave: the old file's, if any,
+    else 0o666 less the umask."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
+
+
+def _umask():
+    # Read it where the system shows it: setting it to read it back would
+    # briefly change it for every thread of the process.
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def atomic_savez(path, arrays, name="path"):
+    """``np.savez`` to a temporary file, then rename it over ``path``.
+
+    ``name`` is the parameter named in the error when a file stands where
+    a folder of ``path`` should be.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent, name)
+    mode = _new_file_mode(path)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
                                          suffix=".tmp")
     try:
+        os.fchmod(handle, mode)  # mkstemp makes it 0o600
         with os.fdopen(handle, "wb") as stream:
             np.savez(stream, **arrays)
             stream.flush()
@@ -111,17 +168,8 @@ def load(path):
         If the file is not a packing_lite file, is damaged, or was written
         by a newer format version than this package reads.
     """
-    path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            contents = {key: data[key] for key in data.files}
-    except FileNotFoundError:
-        raise
-    except Exception as error:  # zip and format errors of a damaged file
-        raise ValueError(f"{path} is not a readable .npz file: {error}") from None
-    if "meta" not in contents:
-        raise ValueError(f"{path} has no packing_lite metadata")
-    meta = json.loads(str(contents["meta"]))
+    path = check_path(path, "path")
+    contents, meta = read_archive(path, "packing_lite file")
     if meta.get("format") != FORMAT_NAME:
         raise ValueError(f"{path} is not a packing_lite file")
     version = meta.get("format_version")
@@ -132,17 +180,58 @@ def load(path):
             f"{_package_version()}, which reads format versions up to "
             f"{FORMAT_VERSION}: upgrade packing_lite to read it"
         )
-    radii = contents["radii"]
-    radius = float(radii[0]) if meta.get("equal_radii") else radii
-    packing = Packing(contents["positions"], float(contents["box"]), radius)
-    if meta["kind"] == "packing":
-        return packing
-    return RunResult(
-        times=contents["times"], active_fraction=contents["active_fraction"],
-        loss=contents["loss"], steps=int(meta["steps"]),
-        absorbed=bool(meta["absorbed"]), packing=packing, seed=int(meta["seed"]),
-        params=dict(meta["params"], package_version=meta.get("package_version")),
-    )
+    try:
+        radii = contents["radii"]
+        radius = float(radii[0]) if meta.get("equal_radii") else radii
+        packing = Packing(contents["positions"], float(contents["box"]), radius)
+        if meta["kind"] == "packing":
+            return packing
+        return RunResult(
+            times=contents["times"], active_fraction=contents["active_fraction"],
+            loss=contents["loss"], steps=int(meta["steps"]),
+            absorbed=bool(meta["absorbed"]), packing=packing,
+            seed=int(meta["seed"]),
+            params=dict(meta["params"],
+                        package_version=meta.get("package_version")),
+        )
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"{path} is a damaged packing_lite file: {error!r} "
+                         f"is missing or malformed") from None
+
+
+# The first bytes of a zip archive (a NumPy .npz file): a local file
+# header, or the end record of an empty archive.
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+
+
+def read_archive(path, what):
+    """The arrays and the decoded ``meta`` of a file this package wrote.
+
+    ``what`` names the kind of file in the error raised when ``path`` is
+    not one: a ``ValueError``, not NumPy's message about pickled data.
+    ``FileNotFoundError`` passes through.
+    """
+    with open(path, "rb") as stream:
+        head = stream.read(4)
+    if head not in _ZIP_MAGIC:
+        raise ValueError(f"{path} is not a {what}: it is not a NumPy .npz archive")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            contents = {key: data[key] for key in data.files}
+    except Exception as error:  # zip and format errors of a damaged file
+        raise ValueError(
+            f"{path} is not a readable .npz file (damaged or cut short), so "
+            f"not a {what} ({type(error).__name__})"
+        ) from None
+    if "meta" not in contents:
+        raise ValueError(f"{path} has no packing_lite metadata: not a {what}")
+    try:
+        meta = json.loads(str(contents["meta"]))
+    except ValueError:
+        meta = None
+    if not isinstance(meta, dict):
+        raise ValueError(f"{path} has damaged packing_lite metadata: not a {what}")
+    return contents, meta
 
 
 def _jsonable(value):

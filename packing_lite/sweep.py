@@ -41,8 +41,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from . import analysis
-from ._validation import check_int as _check_int
-from .io import atomic_savez
+from ._validation import check_int as _check_int, check_path
+from .io import atomic_savez, make_folder, read_archive
 
 __all__ = ["run_sweep", "load_sweep", "load_run", "summarize_sweep", "run_key"]
 
@@ -293,12 +293,12 @@ def _save(directory, spec, payload):
     atomic_savez(final, {
         "times": payload["times"], "active_fraction": payload["active_fraction"],
         "loss": payload["loss"], "meta": np.array(json.dumps(meta, sort_keys=True)),
-    })
+    }, "results_dir")
 
 
 def _load_file(path):
-    with np.load(path, allow_pickle=False) as data:
-        meta = json.loads(str(data["meta"]))
+    data, meta = read_archive(path, "sweep result file")
+    try:
         payload = {
             "times": data["times"],
             "active_fraction": data["active_fraction"],
@@ -307,7 +307,10 @@ def _load_file(path):
             "absorbed": bool(meta["absorbed"]),
             "elapsed": float(meta["elapsed"]),
         }
-    return meta["spec"], payload
+        return meta["spec"], payload
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"{path} is not a sweep result file: {error!r} is "
+                         f"missing or malformed") from None
 
 
 def _load_cached(directory, spec):
@@ -527,8 +530,8 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
                   variant, base_seed, radius_ratio)
     rows = [None] * len(specs)
     if results_dir is not None:
-        results_dir = Path(results_dir)
-        results_dir.mkdir(parents=True, exist_ok=True)
+        results_dir = make_folder(check_path(results_dir, "results_dir"),
+                                  "results_dir")
         for i, spec in enumerate(specs):
             payload = _load_cached(results_dir, spec)
             if payload is not None:
@@ -566,7 +569,7 @@ def load_sweep(results_dir, *, analysis_options=None):
         The columns of :func:`run_sweep`, all with ``cached = True``,
         sorted by dynamics, ``n``, parameters, ``phi`` and replica.
     """
-    results_dir = Path(results_dir)
+    results_dir = check_path(results_dir, "results_dir")
     if not results_dir.is_dir():
         raise FileNotFoundError(f"results_dir {str(results_dir)!r} is not a directory")
     analysis_options = dict(analysis_options or {})
@@ -599,7 +602,7 @@ def load_run(results_dir, key):
         ``spec`` (the run's specification), ``times``, ``active_fraction``,
         ``loss``, ``steps_taken``, ``absorbed`` and ``elapsed``.
     """
-    path = Path(results_dir) / f"{key}.npz"
+    path = check_path(results_dir, "results_dir") / f"{key}.npz"
     if not path.exists():
         raise FileNotFoundError(f"no run with key {key!r} in {str(results_dir)!r}")
     spec, payload = _load_file(path)

@@ -1,4 +1,6 @@
 import json
+import os
+import stat
 
 import numpy as np
 import pytest
@@ -118,3 +120,61 @@ def test_continue_run_checks_its_input():
     r = pl.run_bro(pl.random_packing(10, 0.3, seed=1), 0.02, 1, seed=1)
     with pytest.raises(ValueError, match="steps must be >= 0"):
         pl.continue_run(r, -1)
+
+
+# ------------------------------------------------ paths, modes, foreign files
+def test_save_and_load_name_path_when_it_is_not_a_path():
+    # regression: save(result, 123) failed with os's bare TypeError
+    packing = pl.random_packing(10, 0.3, seed=8)
+    with pytest.raises(TypeError, match=r"path must be a str or an os.PathLike"):
+        pl.save(packing, 123)
+    with pytest.raises(TypeError, match=r"path must be a str or an os.PathLike"):
+        pl.load(None)
+
+
+def test_save_refuses_a_file_where_its_folder_should_be(tmp_path):
+    (tmp_path / "afile").write_text("keep me")
+    with pytest.raises(ValueError, match=r"path: .*afile.* existing file"):
+        pl.save(pl.random_packing(10, 0.3, seed=8), tmp_path / "afile" / "p.npz")
+    assert (tmp_path / "afile").read_text() == "keep me"
+
+
+def test_save_creates_missing_folders(tmp_path):
+    path = pl.save(pl.random_packing(10, 0.3, seed=8), tmp_path / "a" / "b" / "p")
+    assert path == tmp_path / "a" / "b" / "p.npz" and path.is_file()
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_saved_file_gets_the_mode_of_a_new_file(tmp_path, umask):
+    # regression: files kept the temporary file's mode 0o600 under umask 0o022
+    old = os.umask(umask)
+    try:
+        path = pl.save(pl.random_packing(10, 0.3, seed=8), tmp_path / "p.npz")
+        (tmp_path / "plain").write_bytes(b"")
+    finally:
+        os.umask(old)
+    mode = stat.S_IMODE(path.stat().st_mode)
+    assert mode == 0o666 & ~umask == stat.S_IMODE((tmp_path / "plain").stat().st_mode)
+
+
+def test_saving_over_a_file_keeps_its_mode(tmp_path):
+    path = pl.save(pl.random_packing(10, 0.3, seed=8), tmp_path / "p.npz")
+    path.chmod(0o640)
+    pl.save(pl.random_packing(10, 0.3, seed=9), path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+@pytest.mark.parametrize("content", [b"not a run", b"", b"\x93NUMPY\x01\x00"])
+def test_text_file_is_not_a_packing_lite_file(tmp_path, content):
+    # regression: a 9-byte text file ended in numpy's message about pickles
+    path = tmp_path / "notes.npz"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match="is not a packing_lite file") as error:
+        pl.load(path)
+    assert "pickle" not in str(error.value)
+
+
+def test_damaged_metadata_is_refused(tmp_path):
+    np.savez(tmp_path / "other.npz", meta=np.array("{not json"))
+    with pytest.raises(ValueError, match="damaged packing_lite metadata"):
+        pl.load(tmp_path / "other.npz")

@@ -194,3 +194,26 @@ def test_summarize_sweep(serial):
 def test_validation(changes, error, match):
     with pytest.raises(error, match=match):
         sweep.run_sweep(**{**GRID, **changes})
+
+
+def test_results_dir_that_is_a_file_is_refused(tmp_path):
+    # regression: a regular file as results_dir gave a bare FileExistsError
+    afile = tmp_path / "afile"
+    afile.write_text("keep me")
+    grid = {**GRID, "phi": [0.4], "n_seeds": 1}
+    with pytest.raises(ValueError, match=r"results_dir: .*afile.* existing file"):
+        sweep.run_sweep(**grid, results_dir=afile)
+    with pytest.raises(ValueError, match=r"results_dir: .*afile.* existing file"):
+        sweep.run_sweep(**grid, results_dir=afile / "inside")
+    assert afile.read_text() == "keep me"
+    with pytest.raises(TypeError, match="results_dir must be a str or an os.PathLike"):
+        sweep.run_sweep(**grid, results_dir=7)
+
+
+def test_foreign_file_in_results_dir_is_named(tmp_path):
+    (tmp_path / "notes.npz").write_text("not a run")
+    with pytest.raises(ValueError, match=r"notes.npz is not a sweep result file"):
+        sweep.load_sweep(tmp_path)
+    np.savez(tmp_path / "notes.npz", meta=np.array("{}"))
+    with pytest.raises(ValueError, match=r"notes.npz is not a sweep result file"):
+        sweep.load_sweep(tmp_path)

@@ -12,7 +12,8 @@ size ``eps`` and the learning rate ``lr`` are fractions of a diameter.
 """
 
 from .dynamics import (
-    RunResult, continue_run, run_bro, run_gd, run_sde, run_sgd, sample_displacements,
+    RunInterrupted, RunResult, continue_run, run_bro, run_gd, run_sde, run_sgd,
+    sample_displacements,
 )
 from .loss import active_mask, contact_numbers, hinge_loss, loss_gradient, pair_loss
 from .io import load, save
@@ -35,8 +36,8 @@ __all__ = [
     "hinge_loss", "loss_gradient", "active_mask", "contact_numbers", "pair_loss",
     "overlapping_pairs", "brute_force_pairs",
     "save", "load",
-    "RunResult", "run_bro", "run_sgd", "run_gd", "run_sde", "sample_displacements",
-    "continue_run",
+    "RunResult", "RunInterrupted", "run_bro", "run_sgd", "run_gd", "run_sde",
+    "sample_displacements", "continue_run",
     "analysis", "EXPONENT_SETS", "steady_state", "relaxation_time",
     "fit_critical_point", "phi_c_half_absorbed", "extrapolate_to_zero",
     "rescale_activity", "rescale_tau", "collapse_quality", "fit_collapse",

@@ -24,7 +24,11 @@ sphere or pair), so a run is bit-identical for one seed whatever the
 thread count. Lengths (eps, lr) are in particle diameters.
 """
 
+import contextlib
 import math
+import signal
+import threading
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,8 +44,8 @@ from .packing import Packing, wrap
 from ._validation import check_choice, check_int, check_real, resolve_seed
 
 __all__ = [
-    "RunResult", "run_bro", "run_sgd", "run_gd", "run_sde", "sample_displacements",
-    "continue_run",
+    "RunResult", "RunInterrupted", "run_bro", "run_sgd", "run_gd", "run_sde",
+    "sample_displacements", "continue_run",
 ]
 
 FACTOR_UNIFORM = 0
@@ -320,33 +324,63 @@ def _run(packing, rule, steps, seed, record_every, progress, params,
     rec_active = np.empty(n_max)
     rec_loss = np.empty(n_max)
 
-    chunk = max(1, min(steps, 200)) if progress else max(steps, 1)
+    # Steps run in chunks of about _CHUNK_SECONDS each, so that a progress
+    # bar moves and an interrupt is answered promptly; the chunking does
+    # not change the result.
+    chunk = max(1, min(steps, 16))
     bar = _progress_bar(steps, params["dynamics"]) if progress else None
     last = first_step + steps
     t, n_records, absorbed = first_step, 0, False
-    try:
+    closing = bar if bar is not None else contextlib.nullcontext()
+    with _deferred_interrupts() as interrupt, closing:
         while True:
+            if interrupt["hit"]:
+                partial = _result(packing, positions, rec_times, rec_active,
+                                  rec_loss, n_records, t, False, seed, params,
+                                  record_every, last)
+                raise RunInterrupted(partial, last)
             t_stop = min(t + chunk, last)
+            started = time.perf_counter()
             t_new, n_records, absorbed, slots = advance(
                 positions, radii, packing.box, grid.per_side, grid.offsets,
                 cell_of, slots, counts, seed, rule.factor_kind, rule.scale,
                 rule.spread, rule.batch_size, rule.weight_kind, rule.weight_param,
                 t, t_stop, record_every, rec_times, rec_active, rec_loss, n_records,
             )
+            chunk = _next_chunk(chunk, time.perf_counter() - started)
             if bar is not None:
-                bar.update(t_new - t)
+                # an absorbed run ends early: fill the bar, it did finish
+                bar.update((last if absorbed else t_new) - t)
             if absorbed or t_new == last:
                 t = t_new
                 break
+            if interrupt["hit"]:  # keep the record of the state we stop in
+                t = t_new
+                continue
             # the state at t_stop was scanned and maybe recorded; drop that
             # record so the next chunk, which rescans it, does not repeat it
             if rec_times[n_records - 1] == t_new:
                 n_records -= 1
             t = t_new
-    finally:
-        if bar is not None:
-            bar.close()
+    return _result(packing, positions, rec_times, rec_active, rec_loss,
+                   n_records, t, absorbed, seed, params, record_every, last)
 
+
+# Wall time one chunk of steps should take (see ``_run``).
+_CHUNK_SECONDS = 0.2
+
+
+def _next_chunk(chunk, seconds):
+    """Steps for the next chunk, from how long the last one took."""
+    if seconds < 0.5 * _CHUNK_SECONDS:
+        return min(2 * chunk, 1 << 20)
+    if seconds > 2 * _CHUNK_SECONDS:
+        return max(chunk // 2, 1)
+    return chunk
+
+
+def _result(packing, positions, rec_times, rec_active, rec_loss, n_records, t,
+            absorbed, seed, params, record_every, last):
     params = dict(params, n=packing.n, dim=packing.dim, phi=packing.phi,
                   record_every=record_every, steps_requested=last)
     return RunResult(
@@ -359,6 +393,53 @@ def _run(packing, rule, steps, seed, record_every, progress, params,
         seed=seed,
         params=params,
     )
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped by an interrupt (Ctrl-C, or a notebook's stop button).
+
+    The run finishes the chunk of steps under way, so nothing is left half
+    done, and raises this exception. Its ``result`` is the run up to that
+    step, with the same records as an uninterrupted run up to there; save
+    it, or finish it with ``continue_run(err.result, err.remaining)``,
+    which gives exactly the uninterrupted run. It is a KeyboardInterrupt,
+    so code that stops on those stops on it too.
+    """
+
+    def __init__(self, result, requested):
+        self.result = result
+        self.remaining = int(requested - result.steps)
+        super().__init__(
+            f"run interrupted after step {result.steps} of {requested}; the "
+            f"run so far is this exception's .result, and "
+            f"packing_lite.continue_run(result, {self.remaining}) finishes it")
+
+
+@contextlib.contextmanager
+def _deferred_interrupts():
+    """Hold a SIGINT until the current chunk of steps returns.
+
+    Yields a dict whose "hit" turns true on the first interrupt; a second
+    one goes to the previous handler at once. Only the main thread can
+    handle signals; elsewhere nothing changes.
+    """
+    state = {"hit": False}
+    previous = signal.getsignal(signal.SIGINT)
+    if (threading.current_thread() is not threading.main_thread()
+            or not callable(previous)):
+        yield state
+        return
+
+    def hold(signum, frame):
+        if state["hit"]:
+            previous(signum, frame)
+        state["hit"] = True
+
+    signal.signal(signal.SIGINT, hold)
+    try:
+        yield state
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def continue_run(result, steps, progress=False):

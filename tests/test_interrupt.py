@@ -1,0 +1,87 @@
+"""Interrupting a run keeps what it did; progress bars of absorbed runs finish."""
+
+import io
+import os
+import signal
+import threading
+
+import numba
+import numpy as np
+import pytest
+from tqdm import tqdm
+
+import packing_lite as pl
+from packing_lite import dynamics
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    yield
+    numba.set_num_threads(before)
+
+
+def _interrupt_after(seconds):
+    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    return timer
+
+
+def test_interrupt_returns_the_run_so_far_and_it_continues_exactly():
+    packing = pl.random_packing(4000, phi=0.66, dim=3, seed=3)
+    pl.run_bro(packing, 0.02, 2, seed=4)  # compile outside the timed part
+    handler = signal.getsignal(signal.SIGINT)
+    steps = 200_000  # far longer than the test lets it run
+    timer = _interrupt_after(0.5)
+    with pytest.raises(pl.RunInterrupted) as caught:
+        pl.run_bro(packing, 0.02, steps, seed=4, record_every=5)
+    timer.join()
+    assert signal.getsignal(signal.SIGINT) is handler  # restored
+    err = caught.value
+    assert isinstance(err, KeyboardInterrupt)
+    part = err.result
+    assert 0 < part.steps < steps
+    assert err.remaining == steps - part.steps
+    assert part.times[-1] == part.steps  # the state it stopped in is recorded
+    assert str(part.steps) in str(err)
+
+    more = 37
+    joined = pl.continue_run(part, more)
+    whole = pl.run_bro(packing, 0.02, part.steps + more, seed=4, record_every=5)
+    np.testing.assert_array_equal(joined.packing.positions, whole.packing.positions)
+    # the records are the uninterrupted ones plus the one at the interruption
+    extra = np.isin(joined.times, whole.times, invert=True)
+    assert joined.times[extra].tolist() in ([], [part.steps])
+    np.testing.assert_array_equal(joined.times[~extra], whole.times)
+    np.testing.assert_array_equal(joined.active_fraction[~extra],
+                                  whole.active_fraction)
+
+
+def test_chunking_does_not_change_a_run():
+    packing = pl.random_packing(600, phi=0.62, dim=3, seed=8)
+    dynamics._CHUNK_SECONDS, saved = 1e-6, dynamics._CHUNK_SECONDS  # tiny chunks
+    try:
+        small = pl.run_sgd(packing, 0.02, 400, batch_fraction=0.5, seed=9,
+                           record_every=3)
+    finally:
+        dynamics._CHUNK_SECONDS = saved
+    one = pl.run_sgd(packing, 0.02, 400, batch_fraction=0.5, seed=9,
+                     record_every=3)
+    np.testing.assert_array_equal(small.packing.positions, one.packing.positions)
+    np.testing.assert_array_equal(small.times, one.times)
+    np.testing.assert_array_equal(small.active_fraction, one.active_fraction)
+
+
+def test_progress_bar_of_an_absorbed_run_is_full(monkeypatch):
+    bars = []
+
+    def quiet_bar(steps, name):
+        bars.append(tqdm(total=steps, desc=name, file=io.StringIO()))
+        return bars[-1]
+
+    monkeypatch.setattr(dynamics, "_progress_bar", quiet_bar)
+    packing = pl.random_packing(300, phi=0.4, dim=3, seed=1)
+    result = pl.run_bro(packing, 0.05, 5000, seed=2, progress=True)
+    assert result.absorbed and result.steps < 5000
+    assert bars[0].n == bars[0].total == 5000

@@ -14,6 +14,21 @@ import numpy as np
 
 __all__ = []
 
+#: Most spheres a packing may hold: the active-set engine indexes spheres
+#: with 32-bit integers.
+MAX_SPHERES = 2**31 - 1
+
+#: Most step numbers a run may reach: step counters are 64-bit integers.
+MAX_STEPS = 2**62
+
+#: Most records a run may keep, ``steps // record_every + 1``: three arrays
+#: of this length are allocated before the run starts (2.4 GB at the bound).
+MAX_RECORDS = 10**8
+
+#: Most numbers :func:`packing_lite.sample_displacements` may return
+#: (``samples * particles * dim``, 0.8 GB at the bound).
+MAX_SAMPLE_VALUES = 10**8
+
 
 def check_int(value, name, minimum=None, maximum=None):
     """Return ``value`` as a Python int, checking type and range."""
@@ -64,6 +79,47 @@ def check_choice(value, name, choices):
         allowed = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
     return value
+
+
+def check_n(value, name="n"):
+    """Return the number of spheres ``value``, in [2, MAX_SPHERES]."""
+    return check_int(value, name, minimum=2, maximum=MAX_SPHERES)
+
+
+def check_steps(steps, record_every, first_step=0):
+    """Return ``(steps, record_every)`` after checking that the records fit.
+
+    ``steps`` is in [0, MAX_STEPS - first_step] (a continued run numbers
+    its steps from ``first_step``), ``record_every`` >= 1, and the run keeps
+    at most ``steps // record_every + 1 <= MAX_RECORDS`` records. Call it
+    before anything is allocated.
+    """
+    steps = check_int(steps, "steps", minimum=0, maximum=MAX_STEPS - first_step)
+    record_every = check_int(record_every, "record_every", minimum=1)
+    records = steps // record_every + 1
+    if records > MAX_RECORDS:
+        least = steps // MAX_RECORDS + 1
+        raise ValueError(
+            f"steps={steps} with record_every={record_every} keeps "
+            f"steps // record_every + 1 = {records} records, more than the "
+            f"{MAX_RECORDS} a run may keep: raise record_every to at least "
+            f"{least} or run fewer steps"
+        )
+    return steps, record_every
+
+
+def check_samples(samples, particles, dim):
+    """Return ``samples`` >= 1 if ``samples * particles * dim`` numbers fit."""
+    samples = check_int(samples, "samples", minimum=1)
+    values = samples * max(particles, 1) * dim
+    if values > MAX_SAMPLE_VALUES:
+        most = MAX_SAMPLE_VALUES // (max(particles, 1) * dim)
+        raise ValueError(
+            f"samples={samples} for {particles} particles in dim={dim} asks "
+            f"for samples * particles * dim = {values} numbers, more than "
+            f"{MAX_SAMPLE_VALUES}: ask for samples <= {most} or fewer particles"
+        )
+    return samples
 
 
 def check_path(value, name):

@@ -10,7 +10,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ._validation import check_int, check_real, resolve_seed
+from ._validation import check_int, check_n, check_real, resolve_seed
 
 __all__ = ["Packing", "random_packing", "ball_volume", "box_for_phi"]
 
@@ -203,7 +203,8 @@ def random_packing(n, phi, dim=3, seed=None, radius=0.5):
     Parameters
     ----------
     n : int
-        Number of spheres, >= 2.
+        Number of spheres, in [2, 2**31 - 1] (the engine indexes spheres
+        with 32-bit integers).
     phi : float
         Volume fraction in (0, 1); the box edge is chosen to give it.
     dim : int, default 3
@@ -218,7 +219,7 @@ def random_packing(n, phi, dim=3, seed=None, radius=0.5):
     Packing
         Overlaps are allowed: this is the initial state of BRO and SGD.
     """
-    n = check_int(n, "n", minimum=2)
+    n = check_n(n)
     phi = check_real(phi, "phi", low=0.0, high=1.0)
     dim = check_int(dim, "dim", minimum=1)
     radius, radii = _as_radius(radius, n)
@@ -232,7 +233,13 @@ def random_packing(n, phi, dim=3, seed=None, radius=0.5):
             f"radius in about [1e-30, 1e30] so that sphere volumes are finite "
             f"and non-zero"
         )
-    positions = rng.uniform(0.0, box, size=(n, dim))
+    try:
+        positions = rng.uniform(0.0, box, size=(n, dim))
+    except MemoryError:
+        raise MemoryError(
+            f"n={n} spheres in dim={dim} need {8 * n * dim / 2**30:.3g} GiB "
+            f"for their positions alone: choose a smaller n"
+        ) from None
     return Packing(positions, box, radius)
 
 

@@ -41,7 +41,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from . import analysis
-from ._validation import check_int as _check_int, check_path
+from ._validation import check_int as _check_int, check_n, check_path, check_steps
 from .io import atomic_savez, make_folder, read_archive
 
 __all__ = ["run_sweep", "load_sweep", "load_run", "summarize_sweep", "run_key"]
@@ -100,7 +100,7 @@ def _check_grid(dynamics, phi, n, params, n_seeds, dim, steps, record_every,
         )
     dim = _check_int(dim, "dim", 1)
     steps = _check_int(steps, "steps", 1)
-    record_every = _check_int(record_every, "record_every", 1)
+    steps, record_every = check_steps(steps, record_every)
     n_seeds = _check_int(n_seeds, "n_seeds", 1)
     if dynamics == "gd":
         variant = None
@@ -116,7 +116,7 @@ def _check_grid(dynamics, phi, n, params, n_seeds, dim, steps, record_every,
         if not 0 < v < 1:
             raise ValueError(f"phi must be in (0, 1), got {v}")
         phis.append(v)
-    ns = [_check_int(v, "n", 2) for v in _as_list(n, "n")]
+    ns = [check_n(v) for v in _as_list(n, "n")]
 
     spec = _PARAMETERS[dynamics]
     allowed = spec["required"] + spec["optional"]
@@ -434,7 +434,7 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
     phi : float or sequence of float
         Volume fractions, each in (0, 1).
     n : int or sequence of int
-        Numbers of particles, each >= 2.
+        Numbers of particles, each in [2, 2**31 - 1].
     params : dict, optional
         Dynamics parameters, each a number or a sequence of numbers:
         ``eps`` for BRO; ``lr`` and one of ``batch_fraction`` (in (0, 1])
@@ -447,7 +447,9 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
     steps : int
         Step budget of each run, >= 1.
     record_every : int, optional
-        Record the activity every this many steps, >= 1.
+        Record the activity every this many steps, >= 1. A run keeps
+        ``steps // record_every + 1`` records, at most 10**8: raise
+        ``record_every`` for longer runs.
     variant : str, optional
         Variant of the dynamics: ``"particle"`` (the paper's),
         ``"reciprocal"`` or ``"nonreciprocal"`` for BRO, ``"pair"`` for SGD;

@@ -108,3 +108,87 @@ def test_zero_steps_records_the_initial_state(packing):
     assert r.steps == 0
     np.testing.assert_array_equal(r.times, [0])
     assert r.packing == packing
+
+
+# ------------------------------------------------ sizes that cannot be allocated
+# regression: huge n or steps reached numpy, which failed with a MemoryError
+# ("Unable to allocate 7.28 TiB") or "Maximum allowed dimension exceeded"
+from packing_lite import _validation  # noqa: E402
+from packing_lite import sweep  # noqa: E402
+
+NEEDS_DYNAMICS = pytest.mark.xfail(
+    strict=True, reason="dynamics.py does not call _validation.check_steps and "
+    "check_samples yet; remove this mark when it does")
+
+
+@pytest.mark.parametrize("n", [10**12, 2**31])
+def test_random_packing_bounds_n(n):
+    with pytest.raises(ValueError, match=r"n must be <= 2147483647"):
+        pl.random_packing(n, phi=0.5, dim=3, seed=1)
+
+
+def test_check_steps_bounds_the_records():
+    assert _validation.check_steps(10**8 - 1, 1) == (10**8 - 1, 1)
+    assert _validation.check_steps(10**18, 10**10 + 1) == (10**18, 10**10 + 1)
+    with pytest.raises(ValueError, match=r"steps=10+ with record_every=1 .* "
+                       r"raise record_every to at least 10000000001"):
+        _validation.check_steps(10**18, 1)
+    with pytest.raises(ValueError, match=r"steps must be <= \d+, got 10{30}"):
+        _validation.check_steps(10**30, 10**25)
+    with pytest.raises(ValueError, match=r"steps must be <= 10\b"):
+        _validation.check_steps(11, 1, first_step=_validation.MAX_STEPS - 10)
+    with pytest.raises(ValueError, match=r"record_every must be >= 1"):
+        _validation.check_steps(10, 0)
+
+
+def test_check_samples_bounds_the_output():
+    assert _validation.check_samples(10**6, 10, 10) == 10**6
+    with pytest.raises(ValueError, match=r"samples=1000001 .* samples <= 1000000"):
+        _validation.check_samples(10**6 + 1, 10, 10)
+
+
+@pytest.mark.parametrize("steps,record_every,match", [
+    (10**18, 1, r"steps=10+ with record_every=1 .* raise record_every"),
+    (10**30, 1, r"steps must be <= \d+"),
+])
+def test_sweep_bounds_steps(steps, record_every, match):
+    with pytest.raises(ValueError, match=match):
+        sweep.run_sweep("bro", 0.5, 100, params={"eps": 0.02}, steps=steps,
+                        record_every=record_every, progress=False)
+
+
+def test_sweep_bounds_n():
+    with pytest.raises(ValueError, match=r"n must be <= 2147483647"):
+        sweep.run_sweep("bro", 0.5, [100, 10**12], params={"eps": 0.02},
+                        steps=10, progress=False)
+
+
+@NEEDS_DYNAMICS
+@pytest.mark.parametrize("run", [
+    lambda p, **kw: pl.run_bro(p, 0.02, seed=1, **kw),
+    lambda p, **kw: pl.run_sgd(p, 0.02, batch_fraction=0.5, seed=1, **kw),
+    lambda p, **kw: pl.run_gd(p, 0.02, seed=1, **kw),
+    lambda p, **kw: pl.run_sde(p, eps=0.02, seed=1, **kw),
+])
+@pytest.mark.parametrize("steps,match", [
+    (10**18, r"steps=10+ with record_every=1 .* raise record_every"),
+    (10**30, r"steps must be <= \d+"),
+])
+def test_runs_bound_steps(packing, run, steps, match):
+    with pytest.raises(ValueError, match=match):
+        run(packing, steps=steps)
+
+
+@NEEDS_DYNAMICS
+def test_continue_run_bounds_steps(packing):
+    result = pl.run_bro(packing, 0.02, 5, seed=1)
+    with pytest.raises(ValueError, match=r"steps=10+ with record_every=1"):
+        pl.continue_run(result, 10**18)
+    with pytest.raises(ValueError, match=r"steps must be <= \d+"):
+        pl.continue_run(result, 10**30)
+
+
+@NEEDS_DYNAMICS
+def test_sample_displacements_bounds_samples(packing):
+    with pytest.raises(ValueError, match=r"samples=10+ .* samples <= \d+"):
+        pl.sample_displacements(packing, "bro", 10**12, eps=0.02, seed=1)

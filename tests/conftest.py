@@ -1,3 +1,4 @@
+import numba
 import numpy as np
 import pytest
 
@@ -34,3 +35,13 @@ def case_b():
     s = np.sqrt(2.0)
     return pl.Packing([[-1.0, 0.0], [0.0, 1.0], [1.0, 0.0]], box=20.0,
                       radius=[s - 1, s + 1, s - 1])
+
+
+@pytest.fixture(scope="module")
+def one_numba_thread():
+    """Run a module's tests on one numba thread (results do not depend on
+    it; long runs are faster without waiting threads on a busy machine)."""
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    yield
+    numba.set_num_threads(before)

@@ -5,7 +5,6 @@ import os
 import signal
 import threading
 
-import numba
 import numpy as np
 import pytest
 from tqdm import tqdm
@@ -14,12 +13,7 @@ import packing_lite as pl
 from packing_lite import dynamics
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_numba_thread")
 
 
 def _interrupt_after(seconds):

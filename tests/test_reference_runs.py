@@ -15,7 +15,6 @@ deviation of sqrt(2) SPREAD; we allow five of those, plus the 0.005 of
 the reference's rounding.
 """
 
-import numba
 import numpy as np
 import pytest
 
@@ -34,12 +33,7 @@ ROUNDING = 0.005
 Z = 5.0
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_numba_thread")
 
 
 @pytest.mark.parametrize("phi", [0.60, 0.62])

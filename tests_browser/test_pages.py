@@ -116,7 +116,8 @@ def _distinct_colours(png_bytes):
 
 @pytest.mark.parametrize("rel", site_pages())
 def test_page_loads_cleanly(visit, rel, screenshots):
-    """No console error, failed request, remote request or raw math."""
+    """No console error, failed request, remote request, raw math or
+    formula cut off at the page's edge."""
     v = visit(rel)
     page = v.page
     problems = list(v.problems)
@@ -130,6 +131,14 @@ def test_page_loads_cleanly(visit, rel, screenshots):
     errors = page.locator("mjx-merror").count()
     if errors:
         problems.append(f"{errors} formulas with MathJax errors")
+
+    too_wide = page.evaluate(
+        """() => [...document.querySelectorAll('div.math mjx-container')]
+          .filter(c => c.getClientRects().length)
+          .filter(c => c.scrollWidth > c.clientWidth + 1)
+          .map(c => c.closest('div.math').id || c.textContent.slice(0, 40))"""
+    )
+    problems += [f"display formula wider than the page: {f}" for f in too_wide]
 
     broken = page.evaluate(
         "() => [...document.images].filter(i => i.getClientRects().length"

@@ -43,16 +43,25 @@ class Packing:
         Sphere centres, in particle diameters. They are wrapped into
         ``[0, box)`` and stored as a read-only float64 array.
     box : float
-        Edge length of the box, > 0.
+        Edge length of the box, > 0 and at least twice the largest contact
+        distance: ``2 * max(radius) <= box / 2``.
     radius : float or array_like of shape (n,), default 0.5
         One radius for all spheres, or one per sphere. Two spheres overlap
         when their centre distance is below ``R_i + R_j``.
 
+    Raises
+    ------
+    ValueError
+        If a contact distance exceeds half the box (see Notes).
+
     Notes
     -----
     Distances use the minimum-image convention: each pair interacts
-    through its nearest periodic image only. A ``Packing`` is immutable;
-    the dynamics return new ones.
+    through its nearest periodic image only. That counts every overlap
+    only when no contact distance ``R_i + R_j`` exceeds half the box, since
+    a sphere wider than that overlaps several images of a partner; such
+    boxes are refused. A ``Packing`` is immutable; the dynamics return new
+    ones.
     """
 
     __slots__ = ("_positions", "_radius", "_radii", "_box")
@@ -62,6 +71,7 @@ class Packing:
         positions = _as_positions(positions)
         n = positions.shape[0]
         radius, radii = _as_radius(radius, n)
+        check_minimum_image(box, radii)
 
         wrapped = np.ascontiguousarray(positions, dtype=np.float64)
         wrapped = wrap_positions(wrapped.copy(), box)
@@ -197,6 +207,22 @@ def _as_radius(radius, n):
     return radii, radii
 
 
+def check_minimum_image(box, radii, advice="a larger box or smaller radii"):
+    """Refuse a box narrower than twice the largest contact distance.
+
+    The minimum-image convention counts every overlap only when the
+    contact distance ``2 * max(radii)`` is at most ``box / 2``.
+    """
+    contact = 2.0 * float(np.max(radii))
+    if contact > 0.5 * box:
+        raise ValueError(
+            f"radius and box: the contact distance 2 * max radius = "
+            f"{contact:.6g} must be at most box / 2 = {0.5 * box:.6g}, or "
+            f"the minimum-image convention misses overlaps with further "
+            f"images; use {advice} (box >= {2.0 * contact:.6g})"
+        )
+
+
 def random_packing(n, phi, dim=3, seed=None, radius=0.5):
     """Independent uniform random centres at volume fraction ``phi``.
 
@@ -218,6 +244,13 @@ def random_packing(n, phi, dim=3, seed=None, radius=0.5):
     -------
     Packing
         Overlaps are allowed: this is the initial state of BRO and SGD.
+
+    Raises
+    ------
+    ValueError
+        If the box that gives ``phi`` is narrower than twice the largest
+        contact distance (see :class:`Packing`): too few spheres for
+        ``phi`` and ``dim``; add spheres or lower ``phi``.
     """
     n = check_n(n)
     phi = check_real(phi, "phi", low=0.0, high=1.0)
@@ -233,6 +266,9 @@ def random_packing(n, phi, dim=3, seed=None, radius=0.5):
             f"radius in about [1e-30, 1e30] so that sphere volumes are finite "
             f"and non-zero"
         )
+    check_minimum_image(
+        box, radii, f"more spheres than n={n} or a lower phi (dim={dim} gives "
+        f"a box edge of {box:.6g})")
     try:
         positions = rng.uniform(0.0, box, size=(n, dim))
     except MemoryError:

@@ -41,8 +41,9 @@ SYSTEMS = {
                                             radius=_mixture(300)),
     # box under three contact distances: two reference cells a side
     "3d-small-box": lambda: pl.random_packing(20, 0.5, dim=3, seed=14),
-    # box under two contact distances: one cell, exact minimum images
-    "3d-tiny-box": lambda: pl.random_packing(6, 0.5, dim=3, seed=15),
+    # about the narrowest box allowed, twice the contact distance (8
+    # spheres give 2.03; 6 would give a box the minimum image cannot serve)
+    "3d-tiny-box": lambda: pl.random_packing(8, 0.5, dim=3, seed=15),
     "2d-tiny-box": lambda: pl.random_packing(5, 0.6, dim=2, seed=16,
                                              radius=_mixture(5)),
     # the dimensions the book's last chapter visits

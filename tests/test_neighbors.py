@@ -3,16 +3,30 @@ import pytest
 
 import packing_lite as pl
 from packing_lite.neighbors import CellGrid
+from packing_lite.packing import box_for_phi
 
 
 @pytest.mark.parametrize("dim", [1, 2, 3, 4, 5])
 @pytest.mark.parametrize("n,phi", [(2, 0.3), (5, 0.6), (20, 0.7), (300, 0.64), (500, 0.02)])
 def test_cell_lists_agree_with_brute_force(dim, n, phi):
+    if box_for_phi(np.full(n, 0.5), phi, dim) < 2.0:  # too few spheres
+        with pytest.raises(ValueError, match=r"contact distance .* box / 2"):
+            pl.random_packing(n, phi, dim=dim, seed=n + 7 * dim)
+        return
     p = pl.random_packing(n, phi, dim=dim, seed=n + 7 * dim)
     np.testing.assert_array_equal(pl.overlapping_pairs(p), pl.brute_force_pairs(p))
 
 
-@pytest.mark.parametrize("per_side_box", [0.9, 1.5, 2.2, 2.9, 3.1, 4.0])
+@pytest.mark.parametrize("box", [0.9, 1.5, 1.999])
+def test_boxes_narrower_than_two_diameters_are_refused(box):
+    # regression: the minimum image missed overlaps with further images
+    x = np.random.default_rng(1).uniform(0, box, size=(60, 3))
+    with pytest.raises(ValueError, match=r"radius and box: .* 2 \* max radius "
+                       r"= 1 must be at most box / 2"):
+        pl.Packing(x, box)
+
+
+@pytest.mark.parametrize("per_side_box", [2.0, 2.2, 2.9, 3.1, 4.0])
 def test_boxes_a_few_diameters_wide(per_side_box):
     rng = np.random.default_rng(1)
     box = per_side_box

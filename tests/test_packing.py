@@ -51,3 +51,21 @@ def test_copy_is_independent():
     q = p.copy()
     assert p == q and q is not p
     assert q.radii is not p.radii
+
+
+def test_spheres_wider_than_half_the_box_are_refused():
+    # regression: this reported a hinge loss of 2.5, counting one image only
+    with pytest.raises(ValueError, match=r"radius and box: the contact distance "
+                       r"2 \* max radius = 6 must be at most box / 2 = 1"):
+        pl.Packing([[0, 0, 0], [1, 0, 0]], box=2.0, radius=3.0)
+    with pytest.raises(ValueError, match=r"2 \* max radius = 1.4 must be at most"):
+        pl.Packing([[0, 0], [1, 0]], box=2.7, radius=[0.5, 0.7])
+    # exactly twice the contact distance is allowed
+    assert pl.Packing([[0, 0], [1, 0]], box=2.8, radius=[0.5, 0.7]).box == 2.8
+
+
+def test_random_packing_refuses_a_box_too_narrow_for_its_spheres():
+    # regression: 10 spheres at phi = 0.5 in 40D got a box of 0.33 diameters
+    with pytest.raises(ValueError, match=r"radius and box: .* more spheres than "
+                       r"n=10 or a lower phi \(dim=40 gives a box edge of 0.331"):
+        pl.random_packing(10, phi=0.5, dim=40, seed=1)

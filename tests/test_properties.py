@@ -46,7 +46,6 @@ def test_random_packing_any_input(n, phi, dim, radius):
 def packings(draw):
     dim = draw(st.integers(1, 5))
     n = draw(st.integers(2, 40))
-    box = draw(st.floats(0.3, 8.0))
     x = draw(st.lists(st.floats(-20, 20), min_size=n * dim, max_size=n * dim))
     positions = np.array(x).reshape(n, dim)
     if draw(st.booleans()):  # force coincident centres
@@ -55,7 +54,21 @@ def packings(draw):
         radius = np.array(draw(st.lists(st.floats(0.05, 1.5), min_size=n, max_size=n)))
     else:
         radius = draw(st.floats(0.05, 1.5))
+    # the narrowest valid box is twice the largest contact distance
+    narrowest = 4.0 * float(np.max(radius))
+    box = draw(st.floats(narrowest, narrowest + 8.0))
     return pl.Packing(positions, box, radius)
+
+
+@SETTINGS
+@given(radius=st.floats(0.05, 1.5), ratio=st.floats(0.01, 1.0, exclude_max=True),
+       dim=st.integers(1, 5))
+def test_box_narrower_than_two_contact_distances_is_refused(radius, ratio, dim):
+    box = 4.0 * radius * ratio
+    positions = np.zeros((3, dim))
+    with pytest.raises(ValueError, match=r"radius and box: the contact distance "
+                       r"2 \* max radius = .* must be at most box / 2"):
+        pl.Packing(positions, box, radius)
 
 
 @SETTINGS
@@ -127,9 +140,10 @@ def test_a_single_active_pair_and_an_empty_batch():
     np.testing.assert_array_equal(r.packing.positions[2:], x[2:])
 
 
-def test_box_smaller_than_two_diameters():
-    p = pl.random_packing(6, 0.5, dim=3, seed=4)
-    assert p.box < 2.0
+def test_box_of_exactly_two_contact_distances():
+    # the narrowest box the minimum-image convention allows
+    positions = np.random.default_rng(4).uniform(0.0, 2.0, size=(6, 3))
+    p = pl.Packing(positions, 2.0)
     r = pl.run_bro(p, 0.05, 500, seed=5)
     loss, _ = brute_force_gradient(r.packing)
     assert r.loss[-1] == pytest.approx(loss, abs=1e-12)

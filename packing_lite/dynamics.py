@@ -41,7 +41,9 @@ from .loss import (
 )
 from .neighbors import CellGrid, cell_index
 from .packing import Packing, wrap
-from ._validation import check_choice, check_int, check_real, resolve_seed
+from ._validation import (
+    check_choice, check_int, check_real, check_samples, check_steps, resolve_seed,
+)
 
 __all__ = [
     "RunResult", "RunInterrupted", "run_bro", "run_sgd", "run_gd", "run_sde",
@@ -302,8 +304,7 @@ def _run(packing, rule, steps, seed, record_every, progress, params,
          engine="fast", first_step=0):
     """Run ``steps`` steps of ``rule``, numbered from ``first_step``."""
     _check_packing(packing)
-    steps = check_int(steps, "steps", minimum=0)
-    record_every = check_int(record_every, "record_every", minimum=1)
+    steps, record_every = check_steps(steps, record_every, first_step)
     seed = resolve_seed(seed)
 
     positions = np.array(packing.positions, dtype=np.float64, order="C")
@@ -466,7 +467,7 @@ def continue_run(result, steps, progress=False):
     """
     if not isinstance(result, RunResult):
         raise TypeError(f"result must be a RunResult, got {type(result).__name__}")
-    steps = check_int(steps, "steps", minimum=0)
+    steps = check_steps(steps, result.params["record_every"], result.steps)[0]
     params = dict(result.params)
     packing = result.packing
     name = params.get("dynamics")
@@ -697,7 +698,6 @@ def sample_displacements(packing, dynamics, samples, particles=None, seed=None,
     """
     _check_packing(packing)
     dynamics = check_choice(dynamics, "dynamics", ("bro", "sgd", "sde"))
-    samples = check_int(samples, "samples", minimum=1)
     if particles is None:
         particles = np.arange(packing.n)
     particles = np.atleast_1d(np.asarray(particles))
@@ -706,6 +706,7 @@ def sample_displacements(packing, dynamics, samples, particles=None, seed=None,
     if particles.size and (particles.min() < 0 or particles.max() >= packing.n):
         raise ValueError(f"particles must be indices in [0, {packing.n - 1}]")
     particles = particles.astype(np.int64)
+    samples = check_samples(samples, particles.shape[0], packing.dim)
     if dynamics == "bro":
         rule = _bro_rule(packing, eps, variant)[0]
     elif dynamics == "sgd":

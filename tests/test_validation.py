@@ -116,10 +116,6 @@ def test_zero_steps_records_the_initial_state(packing):
 from packing_lite import _validation  # noqa: E402
 from packing_lite import sweep  # noqa: E402
 
-NEEDS_DYNAMICS = pytest.mark.xfail(
-    strict=True, reason="dynamics.py does not call _validation.check_steps and "
-    "check_samples yet; remove this mark when it does")
-
 
 @pytest.mark.parametrize("n", [10**12, 2**31])
 def test_random_packing_bounds_n(n):
@@ -163,7 +159,6 @@ def test_sweep_bounds_n():
                         steps=10, progress=False)
 
 
-@NEEDS_DYNAMICS
 @pytest.mark.parametrize("run", [
     lambda p, **kw: pl.run_bro(p, 0.02, seed=1, **kw),
     lambda p, **kw: pl.run_sgd(p, 0.02, batch_fraction=0.5, seed=1, **kw),
@@ -179,7 +174,6 @@ def test_runs_bound_steps(packing, run, steps, match):
         run(packing, steps=steps)
 
 
-@NEEDS_DYNAMICS
 def test_continue_run_bounds_steps(packing):
     result = pl.run_bro(packing, 0.02, 5, seed=1)
     with pytest.raises(ValueError, match=r"steps=10+ with record_every=1"):
@@ -188,7 +182,6 @@ def test_continue_run_bounds_steps(packing):
         pl.continue_run(result, 10**30)
 
 
-@NEEDS_DYNAMICS
 def test_sample_displacements_bounds_samples(packing):
     with pytest.raises(ValueError, match=r"samples=10+ .* samples <= \d+"):
         pl.sample_displacements(packing, "bro", 10**12, eps=0.02, seed=1)

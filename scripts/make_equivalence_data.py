@@ -31,9 +31,9 @@ Usage::
 
     python scripts/make_equivalence_data.py --workers 2   # about 10 minutes
 
-    # five times the step budget, for BRO and its matched SGD
+    # five times the step budget, about 40 minutes
     python scripts/make_equivalence_data.py --drift 300 --eps 0.01 0.02 0.04 \
-        --families bro sgd-bf0.75 --tag long --workers 2
+        --tag long --workers 2
 
 Runs are cached under ``build/equivalence-runs`` and reused on a rerun.
 """

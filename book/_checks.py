@@ -151,11 +151,17 @@ def _matches(name, values, params=""):
                for point in _neighbours(_point(values, step, relative)))
 
 
-def _missing(*answers):
-    if any(a is None for a in answers):
+def _answers(sizes=None, **answers):
+    """The answers read as numbers (a list in the order given), or None
+    after saying which are missing or unreadable. ``sizes`` maps a name to
+    the length of a vector answer."""
+    if any(a is None for a in answers.values()):
         _say("Fill in every answer, then run this cell again.")
-        return True
-    return False
+        return None
+    sizes = sizes or {}
+    read = [_read(value, name, sizes.get(name, 1))
+            for name, value in answers.items()]
+    return None if any(r is None for r in read) else read
 
 
 def _only_the_books_case(function, **given):
@@ -183,12 +189,10 @@ def check_line_of_three(loss, middle_gradient, end_gradient):
     end_gradient : sequence of 3 floats
         Your gradient of L with respect to the left sphere (index 0).
     """
-    if _missing(loss, middle_gradient, end_gradient):
-        return
-    answers = [_read(loss, "loss"),
-               _read(middle_gradient, "middle_gradient", size=3),
-               _read(end_gradient, "end_gradient", size=3)]
-    if any(a is None for a in answers):
+    answers = _answers(loss=loss, middle_gradient=middle_gradient,
+                       end_gradient=end_gradient,
+                       sizes={"middle_gradient": 3, "end_gradient": 3})
+    if answers is None:
         return
     hints = {
         "loss": "list the pairs whose centres are closer than one "
@@ -219,12 +223,10 @@ def check_moment_matching(batch_fraction, lr, eps=0.02):
     eps : float, optional
         BRO's kick size, in diameters. Default 0.02.
     """
-    if _missing(batch_fraction, lr):
+    answers = _answers(batch_fraction=batch_fraction, lr=lr)
+    if answers is None:
         return
-    batch_fraction = _read(batch_fraction, "batch_fraction")
-    lr = _read(lr, "lr")
-    if batch_fraction is None or lr is None:
-        return
+    batch_fraction, lr = answers
     fraction_ok = _matches("moment_matching.batch_fraction", batch_fraction)
     lr_ok = _matches("moment_matching.lr", lr / eps)
     if fraction_ok and lr_ok:
@@ -256,11 +258,10 @@ def check_two_point_extrapolation(phi_c_zero, table, label="bro"):
         Which dynamics: ``"bro"``, ``"sgd-bf0.2"``, ``"sgd-bf0.75"`` or
         ``"sgd-bf1.0"``.
     """
-    if _missing(phi_c_zero):
+    answers = _answers(phi_c_zero=phi_c_zero)
+    if answers is None:
         return
-    value = _read(phi_c_zero, "phi_c_zero")
-    if value is None:
-        return
+    [value] = answers
     part = table[table["label"] == label].sort_values("eps")
     if len(part) < 2:
         _say(f"The table has fewer than two step sizes for {label!r}.")
@@ -290,11 +291,9 @@ def check_scaling_powers(activity, distance, time):
     time : float
         Power of N that divides tau.
     """
-    if _missing(activity, distance, time):
-        return
     names = ("activity", "distance", "time")
-    answers = [_read(v, n) for v, n in zip((activity, distance, time), names)]
-    if any(a is None for a in answers):
+    answers = _answers(activity=activity, distance=distance, time=time)
+    if answers is None:
         return
     hints = {
         "activity": "f_a falls like L**(-beta / nu_perp); write L through N.",
@@ -326,11 +325,10 @@ def check_number_variance_exponent(exponent, alpha=0.25, dim=3):
     dim : int, optional
         The dimension. Default 3, the book's.
     """
-    if _missing(exponent):
+    answers = _answers(exponent=exponent)
+    if answers is None:
         return
-    value = _read(exponent, "exponent")
-    if value is None:
-        return
+    [value] = answers
     params = f"{float(alpha)!r},{int(dim)}"
     if _matches("number_variance.exponent", value, params):
         _say("Right: between a Poisson gas and a perfect crystal.")
@@ -359,12 +357,10 @@ def check_two_classes(loss, safe_distance):
     safe_distance : float
         Your smallest centre distance at which no example can be confused.
     """
-    if _missing(loss, safe_distance):
+    answers = _answers(loss=loss, safe_distance=safe_distance)
+    if answers is None:
         return
-    loss = _read(loss, "loss")
-    safe_distance = _read(safe_distance, "safe_distance")
-    if loss is None or safe_distance is None:
-        return
+    loss, safe_distance = answers
     if _matches("two_classes.loss", loss):
         _say("loss: right.")
     elif _matches("two_classes.whole_overlap", loss):
@@ -392,12 +388,10 @@ def check_bro_kick(largest, mean, eps=0.1):
     eps : float, optional
         The kick size, in diameters. Default 0.1.
     """
-    if _missing(largest, mean):
+    answers = _answers(largest=largest, mean=mean)
+    if answers is None:
         return
-    largest = _read(largest, "largest")
-    mean = _read(mean, "mean")
-    if largest is None or mean is None:
-        return
+    largest, mean = answers
     if _matches("bro_kick.largest", largest / eps):
         _say("largest: right.")
     elif _matches("bro_kick.one_push", largest / eps) or \
@@ -429,12 +423,10 @@ def check_case_b_sgd(particle_var_y, pair_var_x, pair_var_y, lr=0.2,
     batch_fraction : float, optional
         Probability of a sphere (or a pair) being selected. Default 0.5.
     """
-    if _missing(particle_var_y, pair_var_x, pair_var_y):
-        return
     names = ("particle_var_y", "pair_var_x", "pair_var_y")
-    answers = [_read(a, n) for a, n in
-               zip((particle_var_y, pair_var_x, pair_var_y), names)]
-    if any(v is None for v in answers):
+    answers = _answers(particle_var_y=particle_var_y, pair_var_x=pair_var_x,
+                       pair_var_y=pair_var_y)
+    if answers is None:
         return
     params = repr(float(batch_fraction))
     pair_hint = ("each pair has its own coin; add the variances of the two "
@@ -469,11 +461,10 @@ def check_sgd_skewness(skewness, batch_fraction=None):
         The batch fraction. By default the one the chapter asks about, the
         only one this checker knows.
     """
-    if _missing(skewness):
+    answers = _answers(skewness=skewness)
+    if answers is None:
         return
-    value = _read(skewness, "skewness")
-    if value is None:
-        return
+    [value] = answers
     params = "book" if batch_fraction is None else repr(float(batch_fraction))
     if _matches("sgd_skewness.skewness", value, params):
         _say("Right: the lopsided coin gives a long tail towards small "

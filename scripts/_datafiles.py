@@ -5,6 +5,7 @@ how long its runs took, versions and the grid) so that a reader can tell
 where each number came from without this repository's history.
 """
 
+import argparse
 import concurrent.futures
 import datetime
 import json
@@ -18,6 +19,30 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def data_parser(doc, cache_default):
+    """An argument parser with the options every data script has:
+    ``--workers``, ``--cache``, ``--out`` and ``--no-progress``."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--workers", type=int, default=1,
+                        help="local worker processes (default: 1, serial)")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="directory for per-run results "
+                             f"(default: {cache_default})")
+    parser.add_argument("--out", type=Path, default=ROOT / "data",
+                        help="output directory (default: data/)")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="hide the progress bars")
+    return parser
+
+
+def parse_args_checked(parser, argv):
+    """Parse ``argv``; refuse fewer than one worker."""
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be >= 1")
+    return args
 
 
 def command_line(script, argv):

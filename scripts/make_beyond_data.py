@@ -36,15 +36,14 @@ Usage::
 Part 1 caches its runs under ``build/beyond-runs`` and reuses them.
 """
 
-import argparse
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from _datafiles import (ROOT, base_meta, command_line, executor_for, shown,
+from _datafiles import (ROOT, base_meta, command_line, data_parser,
+                        executor_for, parse_args_checked, shown,
                         write_csv, write_npz)
 
 import packing_lite as pl  # noqa: E402
@@ -70,25 +69,13 @@ STRUCTURE = dict(n=20000, phi=[0.60, 0.61], seeds=[1, 2], steps=30000,
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = data_parser(__doc__, "build/beyond-runs")
     parser.add_argument("--part", choices=["beta", "structure"],
                         required=True, help="which data to regenerate")
     parser.add_argument("--dims", type=int, nargs="+", default=sorted(DIMS),
                         choices=sorted(DIMS),
                         help="dimensions for --part beta (default: all)")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="local worker processes (default: 1, serial)")
-    parser.add_argument("--cache", type=Path, default=None,
-                        help="directory for per-run results "
-                             "(default: build/beyond-runs)")
-    parser.add_argument("--out", type=Path, default=ROOT / "data",
-                        help="output directory (default: data/)")
-    parser.add_argument("--no-progress", action="store_true",
-                        help="hide the progress bars")
-    args = parser.parse_args(argv)
-    if args.workers < 1:
-        parser.error("--workers must be >= 1")
-    return args
+    return parse_args_checked(parser, argv)
 
 
 def beta_part(args, argv):

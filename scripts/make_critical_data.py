@@ -41,25 +41,16 @@ where it stopped, and rerunning it after a change in the analysis only
 re-reads the stored runs.
 """
 
-import argparse
-import concurrent.futures
-import datetime
-import json
-import multiprocessing
-import os
-import platform
-import shlex
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _datafiles import (ROOT, base_meta, command_line, data_parser,
+                        executor_for, parse_args_checked, shown, write_csv,
+                        write_npz)
 
-import packing_lite  # noqa: E402
 from packing_lite import analysis, sweep  # noqa: E402
 
 # The protocol of the published runs uses eps = lr = 0.02 diameters; the
@@ -128,27 +119,15 @@ BASE_SEED = 20240611
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = data_parser(__doc__, "build/critical-runs/<size>")
     parser.add_argument("--size", choices=sorted(GRIDS), default="small",
                         help="which grid to run (default: small)")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="local worker processes (default: 1, serial)")
-    parser.add_argument("--cache", type=Path, default=None,
-                        help="directory for per-run results "
-                             "(default: build/critical-runs/<size>)")
-    parser.add_argument("--out", type=Path, default=ROOT / "data",
-                        help="output directory (default: data/)")
     parser.add_argument("--dynamics", nargs="+", choices=list(DYNAMICS),
                         default=None,
                         help="which dynamics to run (default: those of the "
                              "grid; all but sgd-bf0.2-lr0.1 for small and "
                              "full)")
-    parser.add_argument("--no-progress", action="store_true",
-                        help="hide the progress bars")
-    args = parser.parse_args(argv)
-    if args.workers < 1:
-        parser.error("--workers must be >= 1")
-    return args
+    return parse_args_checked(parser, argv)
 
 
 def mean_curves(table, cache):
@@ -173,7 +152,8 @@ def mean_curves(table, cache):
 
 
 def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
     grid = GRIDS[args.size]
     default = grid.get("dynamics",
                        [k for k in DYNAMICS if k != "sgd-bf0.2-lr0.1"])
@@ -182,15 +162,9 @@ def main(argv=None):
         args.dynamics = default
     cache = args.cache or ROOT / "build" / "critical-runs" / args.size
     args.out.mkdir(parents=True, exist_ok=True)
-    command = shlex.join(["python", "scripts/make_critical_data.py",
-                          *(sys.argv[1:] if argv is None else argv)])
 
     started = time.perf_counter()
-    executor = None
-    if args.workers > 1:
-        # fresh interpreters: forking after numba has started threads is unsafe
-        executor = concurrent.futures.ProcessPoolExecutor(
-            args.workers, mp_context=multiprocessing.get_context("spawn"))
+    executor = executor_for(args.workers)
     tables = []
     try:
         for label in args.dynamics:
@@ -213,12 +187,11 @@ def main(argv=None):
     elapsed = time.perf_counter() - started
     cpu_seconds = float(table["elapsed"].sum())
 
-    meta = {
+    meta = base_meta(command_line("make_critical_data.py", argv), **{
         "description": "3D absorbing-transition runs near phi_c, several "
                        "N, independent seeds: "
                        + ", ".join(f"{k} ({DYNAMICS[k][0]} {DYNAMICS[k][1]})"
                                    for k in args.dynamics),
-        "command": command,
         "size": args.size,
         # wall time of this call (small when runs came from the cache) and
         # the summed time of all runs when they were computed
@@ -227,12 +200,6 @@ def main(argv=None):
         "runs": int(len(table)),
         "runs_loaded_from_cache": int(table["cached"].sum()),
         "workers": args.workers,
-        "created_utc": datetime.datetime.now(datetime.timezone.utc)
-        .strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "packing_lite": packing_lite.__version__,
-        "numpy": np.__version__,
-        "python": platform.python_version(),
-        "cpu_count": os.cpu_count(),
         "base_seed": BASE_SEED,
         "grid": grid,
         "dynamics": {k: {"dynamics": DYNAMICS[k][0], **DYNAMICS[k][1],
@@ -246,7 +213,7 @@ def main(argv=None):
         "tau_area": "absorption step if absorbed, else the area of "
                     "f_a(t) - f_a steady before the steady window over f_a "
                     "steady",
-    }
+    })
 
     # a partial regeneration must not overwrite the complete files
     stem = f"critical_{args.size}"
@@ -254,16 +221,10 @@ def main(argv=None):
         stem += "_" + "_".join(args.dynamics)
     runs_path = args.out / f"{stem}_runs.csv"
     columns = [c for c in table.columns if c not in ("cached",)]
-    tmp = runs_path.with_suffix(".csv.tmp")
-    with open(tmp, "w") as fh:
-        for line in json.dumps(meta, indent=1).splitlines():
-            fh.write(f"# {line}\n")
-        table[columns].to_csv(fh, index=False, float_format="%.6g")
-    os.replace(tmp, runs_path)
+    write_csv(runs_path, table[columns], meta)
 
     points, times, curves = mean_curves(table, cache)
     curves_path = args.out / f"{stem}_curves.npz"
-    tmp = curves_path.with_suffix(".tmp.npz")
     # curves of different dynamics have different record times: store them
     # padded with NaN to a common length, with their own time axes
     width = max(t.size for t in times)
@@ -271,14 +232,11 @@ def main(argv=None):
     padded_f = np.full((len(times), width), np.nan, dtype=np.float32)
     for k, (t, f) in enumerate(zip(times, curves)):
         padded_t[k, :t.size], padded_f[k, :t.size] = t, f
-    np.savez_compressed(
-        tmp, times=padded_t, f_a=padded_f,
-        label=np.array([p[0] for p in points]),
-        n=np.array([p[1] for p in points]),
-        phi=np.array([p[2] for p in points]),
-        n_runs=np.array([p[3] for p in points]),
-        meta=np.array(json.dumps(meta)))
-    os.replace(tmp, curves_path)
+    write_npz(curves_path, meta, times=padded_t, f_a=padded_f,
+              label=np.array([p[0] for p in points]),
+              n=np.array([p[1] for p in points]),
+              phi=np.array([p[2] for p in points]),
+              n_runs=np.array([p[3] for p in points]))
 
     # a short report for whoever ran the script
     print(f"{len(table)} runs in {elapsed:.0f} s "
@@ -294,8 +252,7 @@ def main(argv=None):
                 text = f"no half-absorbed estimate ({exc})"
             print(f"  {label:10s} N={n:5d}: {text}")
     for path in (runs_path, curves_path):
-        shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
-        print(f"wrote {shown}")
+        print(f"wrote {shown(path)}")
 
 
 if __name__ == "__main__":

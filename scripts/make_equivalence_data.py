@@ -38,15 +38,14 @@ Usage::
 Runs are cached under ``build/equivalence-runs`` and reused on a rerun.
 """
 
-import argparse
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from _datafiles import (ROOT, base_meta, command_line, executor_for, shown,
+from _datafiles import (ROOT, base_meta, command_line, data_parser,
+                        executor_for, parse_args_checked, shown,
                         write_csv)
 
 from packing_lite import analysis, sweep  # noqa: E402
@@ -70,17 +69,10 @@ BASE_SEED = 20240707
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--workers", type=int, default=1,
-                        help="local worker processes (default: 1, serial)")
-    parser.add_argument("--cache", type=Path, default=None,
-                        help="directory for per-run results "
-                             "(default: build/equivalence-runs)")
-    parser.add_argument("--out", type=Path, default=ROOT / "data",
-                        help="output directory (default: data/)")
+    parser = data_parser(__doc__, "build/equivalence-runs")
     parser.add_argument("--drift", type=float, default=DRIFT,
-                        help="mean drift per run in diameters, sets the step "
-                             f"budget T (default: {DRIFT:g})")
+                        help="step budget T eps (T lr b_f for SGD) in "
+                             f"diameters (default: {DRIFT:g})")
     parser.add_argument("--eps", type=float, nargs="+", default=EPS,
                         help="equivalent kick sizes (default: "
                              f"{' '.join(map(str, EPS))})")
@@ -90,11 +82,7 @@ def parse_args(argv):
     parser.add_argument("--tag", default="",
                         help="name the files equivalence_<tag>_phi_c.csv and "
                              "equivalence_<tag>_runs.csv (default: no tag)")
-    parser.add_argument("--no-progress", action="store_true",
-                        help="hide the progress bars")
-    args = parser.parse_args(argv)
-    if args.workers < 1:
-        parser.error("--workers must be >= 1")
+    args = parse_args_checked(parser, argv)
     if not args.drift > 0:
         parser.error("--drift must be > 0")
     if not all(0 < e <= 0.5 for e in args.eps):

@@ -335,11 +335,6 @@ def _run(packing, rule, steps, seed, record_every, progress, params,
     closing = bar if bar is not None else contextlib.nullcontext()
     with _deferred_interrupts() as interrupt, closing:
         while True:
-            if interrupt["hit"]:
-                partial = _result(packing, positions, rec_times, rec_active,
-                                  rec_loss, n_records, t, False, seed, params,
-                                  record_every, last)
-                raise RunInterrupted(partial, last)
             t_stop = min(t + chunk, last)
             started = time.perf_counter()
             t_new, n_records, absorbed, slots = advance(
@@ -355,9 +350,11 @@ def _run(packing, rule, steps, seed, record_every, progress, params,
             if absorbed or t_new == last:
                 t = t_new
                 break
-            if interrupt["hit"]:  # keep the record of the state we stop in
-                t = t_new
-                continue
+            if interrupt["hit"]:  # stop here, keeping this state's record
+                raise RunInterrupted(
+                    _result(packing, positions, rec_times, rec_active, rec_loss,
+                            n_records, t_new, False, seed, params, record_every,
+                            last), last)
             # the state at t_stop was scanned and maybe recorded; drop that
             # record so the next chunk, which rescans it, does not repeat it
             if rec_times[n_records - 1] == t_new:

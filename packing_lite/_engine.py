@@ -63,11 +63,15 @@ DEFAULT_SKIN = 0.05
 # displacement accumulators (their error stays below 1e-8 diameters).
 _MARGIN = 1e-6
 # Loops over fewer items run serially: a parallel launch (and its barrier,
-# which waits for the slowest thread) would cost more than it saves.
-# Results do not depend on the choice.
+# which waits for the slowest thread) would cost more than it saves. The
+# thresholds follow the work per item: a move takes tens of nanoseconds, a
+# scan about a hundred, a row rebuild about a microsecond. Results do not
+# depend on the choice.
 _PARALLEL_MIN = 2048
+_PARALLEL_MIN_SCAN = 512
+_PARALLEL_MIN_ROWS = 32
 # Items per parallel chunk of the scan; each chunk allocates its scratch.
-_CHUNK = 256
+_CHUNK = 128
 _INITIAL_ROW_CAPACITY = 16
 # Never more cells of the listing grid than spheres.
 _MAX_CELLS_PER_SPHERE = 1
@@ -255,43 +259,59 @@ def _build_row(i, positions, radii, geo, offsets, head, nxt, ref_code, rows,
 @njit(cache=True)
 def _build_row_3d(i, positions, radii, geo, head, nxt, ref_code, rows, row_len):
     """:func:`_build_row` unrolled for 3D grids of at least 3 cells a side
-    in boxes wider than two contact distances."""
+    in boxes wider than two contact distances.
+
+    A row only has to hold every pair closer than the listing distance, so
+    the distance test here need not round like the scan's: it takes the
+    minimum image without branches, writes every candidate and advances
+    past the accepted ones, and ranks them afterwards.
+    """
     box, exact, per_side, bits, sentinel, shift, side, inv_width, extra = geo
-    half = 0.5 * box
-    capacity = rows.shape[1]
+    inv_box = 1.0 / box
+    last = rows.shape[1] - 1
     x0 = positions[i, 0]
     x1 = positions[i, 1]
     x2 = positions[i, 2]
-    ri = radii[i]
+    ri = radii[i] + extra
     h0 = min(int(x0 * inv_width), side - 1)
     h1 = min(int(x1 * inv_width), side - 1)
     h2 = min(int(x2 * inv_width), side - 1)
-    code_i = ref_code[i]
     count = 0
     for o0 in range(-1, 2):
-        c0 = (h0 + o0 + side) % side
+        c0 = _wrap_cell(h0 + o0, side)
         for o1 in range(-1, 2):
-            base = (c0 * side + (h1 + o1 + side) % side) * side
+            base = (c0 * side + _wrap_cell(h1 + o1, side)) * side
             for o2 in range(-1, 2):
-                j = head[base + (h2 + o2 + side) % side]
+                j = head[base + _wrap_cell(h2 + o2, side)]
                 while j >= 0:
-                    d0 = _image(x0 - positions[j, 0], box, half, False)
-                    d1 = _image(x1 - positions[j, 1], box, half, False)
-                    d2 = _image(x2 - positions[j, 2], box, half, False)
-                    r2 = 0.0
-                    r2 += d0 * d0
-                    r2 += d1 * d1
-                    r2 += d2 * d2
-                    reach = ri + radii[j] + extra
-                    if r2 < reach * reach and j != i:
-                        if count < capacity:
-                            key = _pair_key(code_i, ref_code[j], 3, bits, per_side,
-                                            sentinel)
-                            rows[i, count] = (key << shift) | j
-                        count += 1
+                    d0 = x0 - positions[j, 0]
+                    d0 -= box * np.rint(d0 * inv_box)
+                    d1 = x1 - positions[j, 1]
+                    d1 -= box * np.rint(d1 * inv_box)
+                    d2 = x2 - positions[j, 2]
+                    d2 -= box * np.rint(d2 * inv_box)
+                    reach = ri + radii[j]
+                    rows[i, min(count, last)] = j
+                    count += (d0 * d0 + d1 * d1 + d2 * d2 < reach * reach) & (j != i)
                     j = nxt[j]
-    _sort_row(rows, i, min(count, capacity))
+    m = min(count, last + 1)
+    code_i = ref_code[i]
+    for a in range(m):
+        j = rows[i, a]
+        key = _pair_key(code_i, ref_code[j], 3, bits, per_side, sentinel)
+        rows[i, a] = (key << shift) | j
+    _sort_row(rows, i, m)
     row_len[i] = count
+
+
+@njit(cache=True, inline="always")
+def _wrap_cell(c, side):
+    """A cell coordinate one step outside [0, side) brought back inside."""
+    if c < 0:
+        return c + side
+    if c >= side:
+        return c - side
+    return c
 
 
 @njit(cache=True)
@@ -316,7 +336,7 @@ def _build_rows_parallel(items, m, positions, radii, geo, offsets, head, nxt,
 def _build_rows(items, m, positions, radii, geo, offsets, head, nxt, ref_code,
                 rows, row_len):
     """Rebuild the rows of ``items[:m]``; returns ``rows``, grown if needed."""
-    if m >= _PARALLEL_MIN:
+    if m >= _PARALLEL_MIN_ROWS:
         _build_rows_parallel(items, m, positions, radii, geo, offsets, head, nxt,
                              ref_code, rows, row_len)
     else:
@@ -642,7 +662,7 @@ def _scan(items, m, step, seed, weight_kind, weight_param, positions, radii, geo
           rows, row_len, vec, shares, found, marks, mark):
     """Scan ``items[:m]``: S_i into ``vec``, shares by sphere, contacts
     into ``found[:m]`` by position in ``items``."""
-    if m >= _PARALLEL_MIN:
+    if m >= _PARALLEL_MIN_SCAN:
         _scan_parallel(items, m, step, seed, weight_kind, weight_param, positions,
                        radii, geo, rows, row_len, vec, shares, found, marks, mark)
     else:

@@ -121,7 +121,7 @@ class RunResult:
 # ---------------------------------------------------------------- kernels
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _factor(rule_kind, scale, spread, seed, step, i):
     if rule_kind == FACTOR_UNIFORM:
         return scale * _rng.uniform(seed, step, i, 0, _rng.STREAM_FACTOR)

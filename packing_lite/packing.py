@@ -292,6 +292,8 @@ def wrap_positions(positions, box):
 @njit(cache=True, inline="always")
 def wrap(x, box):
     """One coordinate wrapped into [0, box)."""
+    if 0.0 <= x < box:  # the common case: already inside, left untouched
+        return x
     y = x - box * np.floor(x / box)
     if y < 0.0:  # x / box underflowed to -0.0
         y += box

@@ -72,7 +72,10 @@ _PARALLEL_MIN_SCAN = 512
 _PARALLEL_MIN_ROWS = 32
 # Items per parallel chunk of the scan; each chunk allocates its scratch.
 _CHUNK = 128
-_INITIAL_ROW_CAPACITY = 16
+# Rows start one entry wide: the first build then finds the longest row and
+# allocates all rows at that width (plus two) once, instead of copying a
+# full-size array into a wider one (which doubles the peak memory).
+_INITIAL_ROW_CAPACITY = 1
 # Never more cells of the listing grid than spheres.
 _MAX_CELLS_PER_SPHERE = 1
 
@@ -894,7 +897,7 @@ class FastEngine:
         self.nxt = np.empty(n, dtype=np.int32)
         self.rows = None  # allocated once the reference grid is known
         self.row_len = np.zeros(n, dtype=np.int32)
-        self.ref_code = np.empty(n, dtype=np.int64)
+        self.ref_code = np.empty(n, dtype=np.int32)  # int64 if it must
         self.displacement = np.zeros((n, dim), dtype=np.float32)
         self.vec = np.zeros((n, dim))
         self.shares = np.zeros(n)
@@ -920,6 +923,8 @@ class FastEngine:
         bits = max(1, int(per_side).bit_length())
         if bits * dim > 63:
             raise ValueError("too many reference cells to pack into 63 bits")
+        if bits * dim > 31 and self.ref_code.dtype != np.int64:
+            self.ref_code = np.empty(n, dtype=np.int64)
         if self.rows is None or self.rows.dtype != dtype:
             self.rows = np.empty((n, _INITIAL_ROW_CAPACITY), dtype=dtype)
         if factor_kind == FACTOR_BATCH and self.factors.shape[0] != n:

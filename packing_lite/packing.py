@@ -67,6 +67,17 @@ class Packing:
     __slots__ = ("_positions", "_radius", "_radii", "_box")
 
     def __init__(self, positions, box, radius=0.5):
+        self._take(positions, box, radius, copy=True)
+
+    @classmethod
+    def _owning(cls, positions, box, radius):
+        """A packing that keeps ``positions`` (float64, C order, nobody
+        else's) instead of a copy: one array less at the peak."""
+        packing = cls.__new__(cls)
+        packing._take(positions, box, radius, copy=False)
+        return packing
+
+    def _take(self, positions, box, radius, copy):
         box = check_real(box, "box", low=0.0)
         positions = _as_positions(positions)
         n = positions.shape[0]
@@ -74,7 +85,7 @@ class Packing:
         check_minimum_image(box, radii)
 
         wrapped = np.ascontiguousarray(positions, dtype=np.float64)
-        wrapped = wrap_positions(wrapped.copy(), box)
+        wrapped = wrap_positions(wrapped.copy() if copy else wrapped, box)
         wrapped.setflags(write=False)
         self._positions = wrapped
         self._radius = radius
@@ -276,7 +287,7 @@ def random_packing(n, phi, dim=3, seed=None, radius=0.5):
             f"n={n} spheres in dim={dim} need {8 * n * dim / 2**30:.3g} GiB "
             f"for their positions alone: choose a smaller n"
         ) from None
-    return Packing(positions, box, radius)
+    return Packing._owning(positions, box, radius)
 
 
 @njit(cache=True)

@@ -495,14 +495,14 @@ def _pair_weight(weight_kind, weight_param, seed, step, i, j, low, high):
 @njit(cache=True)
 def _scan_chunk_any(start, stop, items, step, seed, weight_kind, weight_param,
                     positions, radii, geo, rows, row_len, vec, shares, found, marks,
-                    mark):
+                    flag, mark):
     """Contacts of the spheres ``items[start:stop]``, summed in the
     reference engine's order.
 
     Writes the weighted S_i into ``vec[i]``, the loss share into
     ``shares[i]`` and the number of contacts into ``found[a]``, with the
-    arithmetic of ``loss.scan_particle``. Partners get ``marks[j] = 1``
-    when ``mark`` is true.
+    arithmetic of ``loss.scan_particle``. When ``mark`` is true, partners
+    not flagged active get ``marks[j] = 1``.
     """
     box, exact, sentinel, shift = geo[0], geo[1], geo[4], geo[5]
     dim = positions.shape[1]
@@ -552,7 +552,7 @@ def _scan_chunk_any(start, stop, items, step, seed, weight_kind, weight_param,
                 vec[i, k] += weight * s_d[b, k]
             share += 0.25 * (ri + radii[j] - r)
             count += 1
-            if mark:
+            if mark and flag[j] == 0:  # active partners are rescanned anyway
                 marks[j] = 1
         shares[i] = share
         found[a] = count
@@ -561,7 +561,7 @@ def _scan_chunk_any(start, stop, items, step, seed, weight_kind, weight_param,
 @njit(cache=True)
 def _scan_chunk_3d(start, stop, items, step, seed, weight_kind, weight_param,
                    positions, radii, geo, rows, row_len, vec, shares, found, marks,
-                   mark):
+                   flag, mark):
     """:func:`_scan_chunk_any` unrolled for three dimensions, in boxes
     wider than two contact distances. One function, no calls per sphere:
     a call with many array arguments costs as much as the scan itself."""
@@ -627,7 +627,7 @@ def _scan_chunk_3d(start, stop, items, step, seed, weight_kind, weight_param,
             v2 += weight * u2
             share += 0.25 * (ri + radii[j] - r)
             count += 1
-            if mark:
+            if mark and flag[j] == 0:  # active partners are rescanned anyway
                 marks[j] = 1
         vec[i, 0] = v0
         vec[i, 1] = v1
@@ -639,38 +639,41 @@ def _scan_chunk_3d(start, stop, items, step, seed, weight_kind, weight_param,
 @njit(cache=True)
 def _scan_chunk(start, stop, items, step, seed, weight_kind, weight_param,
                 positions, radii, geo, rows, row_len, vec, shares, found, marks,
-                mark):
+                flag, mark):
     if positions.shape[1] == 3 and not geo[1]:
         _scan_chunk_3d(start, stop, items, step, seed, weight_kind, weight_param,
                        positions, radii, geo, rows, row_len, vec, shares, found,
-                       marks, mark)
+                       marks, flag, mark)
     else:
         _scan_chunk_any(start, stop, items, step, seed, weight_kind, weight_param,
                         positions, radii, geo, rows, row_len, vec, shares, found,
-                        marks, mark)
+                        marks, flag, mark)
 
 
 @njit(cache=True, parallel=True)
 def _scan_parallel(items, m, step, seed, weight_kind, weight_param, positions,
-                   radii, geo, rows, row_len, vec, shares, found, marks, mark):
+                   radii, geo, rows, row_len, vec, shares, found, marks, flag,
+                   mark):
     chunks = (m + _CHUNK - 1) // _CHUNK
     for c in prange(chunks):
         _scan_chunk(c * _CHUNK, min(m, (c + 1) * _CHUNK), items, step, seed,
                     weight_kind, weight_param, positions, radii, geo, rows,
-                    row_len, vec, shares, found, marks, mark)
+                    row_len, vec, shares, found, marks, flag, mark)
 
 
 @njit(cache=True)
 def _scan(items, m, step, seed, weight_kind, weight_param, positions, radii, geo,
-          rows, row_len, vec, shares, found, marks, mark):
+          rows, row_len, vec, shares, found, marks, flag, mark):
     """Scan ``items[:m]``: S_i into ``vec``, shares by sphere, contacts
     into ``found[:m]`` by position in ``items``."""
     if m >= _PARALLEL_MIN_SCAN:
         _scan_parallel(items, m, step, seed, weight_kind, weight_param, positions,
-                       radii, geo, rows, row_len, vec, shares, found, marks, mark)
+                       radii, geo, rows, row_len, vec, shares, found, marks, flag,
+                       mark)
     else:
         _scan_chunk(0, m, items, step, seed, weight_kind, weight_param, positions,
-                    radii, geo, rows, row_len, vec, shares, found, marks, mark)
+                    radii, geo, rows, row_len, vec, shares, found, marks, flag,
+                    mark)
 
 
 # ------------------------------------------------------------ moves
@@ -789,7 +792,7 @@ def _advance_kernel(
         rows = _setup(positions, radii, geo, offsets, head, nxt, ref_code, rows,
                       row_len, displacement, items)
         _scan(items, n, t, seed, weight_kind, weight_param, positions, radii, geo,
-              rows, row_len, vec, shares, found, marks, False)
+              rows, row_len, vec, shares, found, marks, flag, False)
         n_active, loss = collect_active(found, shares, active)
         for q in range(n_active):
             flag[active[q]] = 1
@@ -826,11 +829,11 @@ def _advance_kernel(
 
         # rescan: every sphere active at the start, then those it now touches
         _scan(active, n_active, t, seed, weight_kind, weight_param, positions,
-              radii, geo, rows, row_len, vec, shares, found, marks, True)
+              radii, geo, rows, row_len, vec, shares, found, marks, flag, True)
         m = _take_marked(marks, flag, items)
         new = found[n_active:]
         _scan(items, m, t, seed, weight_kind, weight_param, positions, radii, geo,
-              rows, row_len, vec, shares, new, marks, False)
+              rows, row_len, vec, shares, new, marks, flag, False)
 
         # merge both ascending lists into the new active list
         old_active = left_cell  # free now; keeps the old list while merging

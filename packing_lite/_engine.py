@@ -266,8 +266,10 @@ def _build_row_3d(i, positions, radii, geo, head, nxt, ref_code, rows, row_len):
 
     A row only has to hold every pair closer than the listing distance, so
     the distance test here need not round like the scan's: it takes the
-    minimum image without branches, writes every candidate and advances
-    past the accepted ones, and ranks them afterwards.
+    minimum image without branches, writes every candidate into the next
+    free slot and advances past the accepted ones (a candidate written
+    there and then rejected is overwritten by the next), and ranks them
+    afterwards.
     """
     box, exact, per_side, bits, sentinel, shift, side, inv_width, extra = geo
     inv_box = 1.0 / box
@@ -294,7 +296,8 @@ def _build_row_3d(i, positions, radii, geo, head, nxt, ref_code, rows, row_len):
                     d2 = x2 - positions[j, 2]
                     d2 -= box * np.rint(d2 * inv_box)
                     reach = ri + radii[j]
-                    rows[i, min(count, last)] = j
+                    if count <= last:  # a full row takes no more writes
+                        rows[i, count] = j
                     count += (d0 * d0 + d1 * d1 + d2 * d2 < reach * reach) & (j != i)
                     j = nxt[j]
     m = min(count, last + 1)

@@ -183,6 +183,26 @@ def test_rows_grow_past_their_initial_capacity(monkeypatch):
     assert_identical(_run(packing, rule, "fast"), _run(packing, rule, "reference"))
 
 
+@pytest.mark.parametrize("system", ["3d-dense", "2d-mixture"])
+def test_a_row_built_into_exactly_its_length_is_complete(system):
+    """Regression: a row that fills its capacity exactly keeps its last
+    entry (candidates after it must not be written over it)."""
+    packing = SYSTEMS[system]()
+    engine, _, positions = _engine_after(packing, DYNAMICS["bro"](packing), 0)
+    wide, wide_len = engine.rows.copy(), engine.row_len.copy()
+    for i in range(0, packing.n, 7):
+        length = int(wide_len[i])
+        rows = np.full((packing.n, length), -1, dtype=wide.dtype)
+        row_len = wide_len.copy()
+        items = np.array([i], dtype=np.int32)
+        rows = _engine._build_rows(items, 1, positions, packing.radii, engine.geo,
+                                   engine.offsets, engine.head, engine.nxt,
+                                   engine.ref_code, rows, row_len)
+        assert rows.shape[1] >= length
+        assert row_len[i] == length
+        assert list(rows[i, :length]) == list(wide[i, :length])
+
+
 def test_row_insert_grows_a_full_row():
     rows = np.array([[3, 5], [1, 2]], dtype=np.int32)
     row_len = np.array([2, 2], dtype=np.int32)

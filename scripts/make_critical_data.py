@@ -22,6 +22,7 @@ Usage::
     python scripts/make_critical_data.py --size medium --workers 2  # ~1 hour
     python scripts/make_critical_data.py --size large --workers 2   # ~1.5 hours
     python scripts/make_critical_data.py --size long --workers 2    # ~30 min
+    python scripts/make_critical_data.py --size steady --workers 1  # ~30 min
     python scripts/make_critical_data.py --size full --workers 8  # hours
 
 The ``medium`` grid is the one behind the book's figures. It runs SGD at
@@ -34,6 +35,8 @@ gets its own volume fractions around its own transition.
 The ``large`` grid repeats gradient descent at N = 2000 to 20 000 with
 twice the steps; the ``long`` grid follows gradient descent at N = 5000 for
 10^5 steps at the volume fractions where the shorter runs had not settled.
+The ``steady`` grid runs gradient descent at lr = 0.1, five times the drift
+per step, at N = 10 000 for 5 x 10^4 steps just above its transition.
 
 Every run is saved as it finishes under ``build/critical-runs/<size>``
 (``--cache``); rerunning the same command after an interruption picks up
@@ -95,6 +98,14 @@ GRIDS = {
         record_every=500,
         dynamics=["sgd-bf1.0"],
     ),
+    "steady": dict(
+        n=[10000],
+        phi={"sgd-bf1.0-lr0.1": [0.573, 0.574, 0.575, 0.576, 0.578, 0.580]},
+        n_seeds=1,
+        steps=50000,
+        record_every=100,
+        dynamics=["sgd-bf1.0-lr0.1"],
+    ),
     "full": dict(
         n=[500, 1000, 2000, 4000],
         phi=[round(0.58 + 0.005 * k, 3) for k in range(17)],
@@ -113,6 +124,9 @@ DYNAMICS = {
     "sgd-bf1.0": ("sgd", {"lr": 0.02, "batch_fraction": 1.0}, 1),
     # same mean drift per step as lr = 0.02 at b_f = 1, in as many steps
     "sgd-bf0.2-lr0.1": ("sgd", {"lr": 0.1, "batch_fraction": 0.2}, 1),
+    # five times the drift per step of lr = 0.02, to relax in fewer steps
+    # (near phi_c it still does not settle in 5 x 10^4: see the chapter)
+    "sgd-bf1.0-lr0.1": ("sgd", {"lr": 0.1, "batch_fraction": 1.0}, 1),
     "bro": ("bro", {"eps": 0.02}, 1),
 }
 BASE_SEED = 20240611

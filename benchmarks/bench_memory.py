@@ -2,8 +2,8 @@
 
 Run from the repository root::
 
-    python benchmarks/bench_memory.py            # N up to 4 million, ~3 min
-    python benchmarks/bench_memory.py --quick    # N up to 500 000
+    python benchmarks/bench_memory.py            # N up to 4 million, ~15 min
+    python benchmarks/bench_memory.py --quick    # N up to 500 000, ~6 min
 
 Each size runs in a fresh process: build a random packing at phi = 0.64,
 run 20 steps of BRO (eps = 0.02) and 20 of SGD (b_f = 0.75), and report the

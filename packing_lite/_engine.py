@@ -56,11 +56,14 @@ from .packing import min_image, wrap
 
 __all__ = []
 
-# Default skin h in particle diameters: rows list partners up to
-# R_i + R_j + 3 h (see benchmarks/bench_dynamics.py for the choice).
+# Default skin h as a fraction of the largest contact distance (for spheres
+# of diameter 1, in diameters): rows list partners up to R_i + R_j + 3 h
+# (see README, "What was tried", for the choice). Scaling with the contact
+# distance keeps the listing grid fine for spheres of any size.
 DEFAULT_SKIN = 0.05
-# Slack on the listing distance for the rounding of the float32
-# displacement accumulators (their error stays below 1e-8 diameters).
+# Slack on the listing distance, as a fraction of the largest contact
+# distance, for the rounding of the float32 displacement accumulators
+# (their error stays below 1e-8 of it).
 _MARGIN = 1e-6
 # Loops over fewer items run serially: a parallel launch (and its barrier,
 # which waits for the slowest thread) would cost more than it saves. The
@@ -882,15 +885,16 @@ class FastEngine:
     max_contact : float
         Largest contact distance R_i + R_j.
     skin : float, optional
-        Skin h in particle diameters (default ``DEFAULT_SKIN``): rows list
-        partners up to R_i + R_j + 3 h. Results do not depend on it.
+        Skin h as a fraction of ``max_contact`` (default ``DEFAULT_SKIN``):
+        rows list partners up to R_i + R_j + 3 h. Results do not depend on
+        it.
     """
 
     def __init__(self, n, dim, box, max_contact, skin=None):
-        self.skin = float(DEFAULT_SKIN if skin is None else skin)
+        self.skin = float(DEFAULT_SKIN if skin is None else skin) * max_contact
         self.box = float(box)
         self.exact = not box > 2.0 * max_contact * (1.0 + 1e-9)
-        self.extra = 3.0 * self.skin + _MARGIN
+        self.extra = 3.0 * self.skin + _MARGIN * max_contact
         reach = (max_contact + self.extra) * (1.0 + 1e-9)
         side = max(1, int(np.floor(box / reach)))
         side = min(side, max(1, int(np.floor((_MAX_CELLS_PER_SPHERE * n) ** (1 / dim)))))

@@ -90,12 +90,13 @@ def check_steps(steps, record_every, first_step=0):
     """Return ``(steps, record_every)`` after checking that the records fit.
 
     ``steps`` is in [0, MAX_STEPS - first_step] (a continued run numbers
-    its steps from ``first_step``), ``record_every`` >= 1, and the run keeps
-    at most ``steps // record_every + 1 <= MAX_RECORDS`` records. Call it
-    before anything is allocated.
+    its steps from ``first_step``), ``record_every`` in [1, MAX_STEPS], and
+    the run keeps at most ``steps // record_every + 1 <= MAX_RECORDS``
+    records. Call it before anything is allocated.
     """
     steps = check_int(steps, "steps", minimum=0, maximum=MAX_STEPS - first_step)
-    record_every = check_int(record_every, "record_every", minimum=1)
+    record_every = check_int(record_every, "record_every", minimum=1,
+                             maximum=MAX_STEPS)
     records = steps // record_every + 1
     if records > MAX_RECORDS:
         least = steps // MAX_RECORDS + 1

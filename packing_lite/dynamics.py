@@ -42,7 +42,8 @@ from .loss import (
 from .neighbors import CellGrid, cell_index
 from .packing import Packing, wrap
 from ._validation import (
-    check_choice, check_int, check_real, check_samples, check_steps, resolve_seed,
+    MAX_SPHERES, check_choice, check_int, check_real, check_samples, check_steps,
+    resolve_seed,
 )
 
 __all__ = [
@@ -532,7 +533,10 @@ def _sgd_rule(packing, lr, batch_fraction, batch_size, variant):
                 "variant='pair' selects pairs with probability batch_fraction; "
                 "batch_size is for variant='particle'"
             )
-        batch_size = check_int(batch_size, "batch_size", minimum=1)
+        # more than the spheres there can be would overflow the kernels'
+        # 64-bit integers; any size above n simply takes every active sphere
+        batch_size = check_int(batch_size, "batch_size", minimum=1,
+                               maximum=MAX_SPHERES)
         return Rule(FACTOR_BATCH, 0.5 * lr, batch_size=batch_size), lr, variant
     batch_fraction = check_real(batch_fraction, "batch_fraction", low=0.0, high=1.0,
                                 high_open=False)

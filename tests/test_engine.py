@@ -37,6 +37,9 @@ SYSTEMS = {
     "3d-dense": lambda: pl.random_packing(300, 0.62, dim=3, seed=11),
     # absorbs within the run
     "3d-dilute": lambda: pl.random_packing(200, 0.3, dim=3, seed=12),
+    # radii far from 1/2: the skin must scale with them
+    "3d-small-spheres": lambda: pl.random_packing(300, 0.62, dim=3, seed=20,
+                                                  radius=0.05),
     "2d-mixture": lambda: pl.random_packing(300, 0.8, dim=2, seed=13,
                                             radius=_mixture(300)),
     # box under three contact distances: two reference cells a side
@@ -201,6 +204,18 @@ def test_a_row_built_into_exactly_its_length_is_complete(system):
         assert rows.shape[1] >= length
         assert row_len[i] == length
         assert list(rows[i, :length]) == list(wide[i, :length])
+
+
+def test_the_listing_grid_scales_with_the_spheres():
+    """Regression: a skin fixed in absolute units made the grid of small
+    spheres a single cell (every pair listed, N^2 time and memory)."""
+    sides = []
+    for radius in (0.5, 1e-3, 1e3):
+        packing = pl.random_packing(6000, 0.64, seed=1, radius=radius)
+        engine = _engine.FastEngine(packing.n, 3, packing.box, packing.max_contact)
+        sides.append(engine.side)
+    assert sides[0] >= 10
+    assert sides[1] == sides[0] and sides[2] == sides[0]
 
 
 def test_row_insert_grows_a_full_row():

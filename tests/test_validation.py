@@ -87,6 +87,11 @@ def test_sgd_needs_exactly_one_batch_rule(packing):
     (lambda p: pl.run_bro(p, 0.02, -1), r"steps must be >= 0"),
     (lambda p: pl.run_bro(p, 0.02, 1.5), r"steps must be an integer"),
     (lambda p: pl.run_bro(p, 0.02, 10, record_every=0), r"record_every must be >= 1"),
+    # above the 64-bit range the kernels would see a wrapped integer
+    (lambda p: pl.run_bro(p, 0.02, 5, record_every=2**63),
+     r"record_every must be <= 4611686018427387904"),
+    (lambda p: pl.run_sgd(p, 0.02, 5, batch_size=2**63),
+     r"batch_size must be <= 2147483647"),
     (lambda p: pl.run_bro(p, 0.02, 10, variant="pairs"), r"variant must be one of"),
     (lambda p: pl.run_sgd(p, 0.02, 10, batch_fraction=0.5, variant="x"),
      r"variant must be one of"),

@@ -202,8 +202,9 @@ def main(argv=None):
     cpu_seconds = float(table["elapsed"].sum())
 
     meta = base_meta(command_line("make_critical_data.py", argv), **{
-        "description": "3D absorbing-transition runs near phi_c, several "
-                       "N, independent seeds: "
+        "description": "3D absorbing-transition runs near phi_c, N = "
+                       + ", ".join(str(n) for n in grid["n"])
+                       + f", {grid['n_seeds']} seed(s) per point: "
                        + ", ".join(f"{k} ({DYNAMICS[k][0]} {DYNAMICS[k][1]})"
                                    for k in args.dynamics),
         "size": args.size,

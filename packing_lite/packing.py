@@ -6,6 +6,7 @@ Lengths are in particle diameters: the default radius is 0.5.
 """
 
 import math
+import os
 
 import numpy as np
 from numba import njit
@@ -21,7 +22,11 @@ def ball_volume(dim, radius=1.0):
     v_d R^d with v_d = pi^(d/2) / Gamma(d/2 + 1).
     """
     dim = check_int(dim, "dim", minimum=1)
-    return math.pi ** (dim / 2) / math.gamma(dim / 2 + 1) * radius**dim
+    try:
+        return math.pi ** (dim / 2) / math.gamma(dim / 2 + 1) * radius**dim
+    except OverflowError:  # dim above about 340: the same number via logs
+        log_unit = 0.5 * dim * math.log(math.pi) - math.lgamma(dim / 2 + 1)
+        return math.exp(log_unit) * radius**dim
 
 
 def box_for_phi(radii, phi, dim):
@@ -266,6 +271,15 @@ def random_packing(n, phi, dim=3, seed=None, radius=0.5):
     n = check_n(n)
     phi = check_real(phi, "phi", low=0.0, high=1.0)
     dim = check_int(dim, "dim", minimum=1)
+    message = (f"n={n} spheres in dim={dim} need {8 * n * dim / 2**30:.3g} GiB "
+               f"for their positions alone: choose a smaller n")
+    # Linux may promise more memory than it has and kill the process later
+    # instead of failing the allocation: check against the machine before
+    # anything of size n exists (positions, radii and one temporary).
+    memory = _physical_memory()
+    if memory is not None and 8 * n * (dim + 2) > memory:
+        raise MemoryError(f"{message} (this machine has "
+                          f"{memory / 2**30:.3g} GiB)")
     radius, radii = _as_radius(radius, n)
     rng = np.random.default_rng(resolve_seed(seed))
 
@@ -274,8 +288,8 @@ def random_packing(n, phi, dim=3, seed=None, radius=0.5):
     if not (np.isfinite(box) and box > 0):
         raise ValueError(
             f"radius and dim give a box edge of {box} at phi={phi}: choose "
-            f"radius in about [1e-30, 1e30] so that sphere volumes are finite "
-            f"and non-zero"
+            f"radius in about [1e-30, 1e30] (or a smaller dim) so that sphere "
+            f"volumes are finite and non-zero"
         )
     check_minimum_image(
         box, radii, f"more spheres than n={n} or a lower phi (dim={dim} gives "
@@ -283,11 +297,16 @@ def random_packing(n, phi, dim=3, seed=None, radius=0.5):
     try:
         positions = rng.uniform(0.0, box, size=(n, dim))
     except MemoryError:
-        raise MemoryError(
-            f"n={n} spheres in dim={dim} need {8 * n * dim / 2**30:.3g} GiB "
-            f"for their positions alone: choose a smaller n"
-        ) from None
+        raise MemoryError(message) from None
     return Packing._owning(positions, box, radius)
+
+
+def _physical_memory():
+    """Bytes of physical memory, or None where the system does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 @njit(cache=True)

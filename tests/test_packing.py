@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import packing_lite as pl
+from packing_lite import packing as packing_module
 
 
 def test_ball_volume_matches_known_formulas():
@@ -69,3 +70,18 @@ def test_random_packing_refuses_a_box_too_narrow_for_its_spheres():
     with pytest.raises(ValueError, match=r"radius and box: .* more spheres than "
                        r"n=10 or a lower phi \(dim=40 gives a box edge of 0.331"):
         pl.random_packing(10, phi=0.5, dim=40, seed=1)
+
+
+def test_ball_volume_beyond_the_gamma_function_range():
+    # Gamma(d/2 + 1) overflows a float above d = 340; the volume does not
+    assert pl.ball_volume(3) == pytest.approx(4 * np.pi / 3)
+    v400 = pl.ball_volume(400)
+    expected = np.exp(200 * np.log(np.pi) - math.lgamma(201))
+    assert v400 == pytest.approx(expected, rel=1e-12)
+
+
+def test_random_packing_refuses_more_than_the_machine_holds(monkeypatch):
+    monkeypatch.setattr(packing_module, "_physical_memory", lambda: 10**6)
+    with pytest.raises(MemoryError, match=r"n=100000 spheres in dim=3 need"):
+        pl.random_packing(100_000, 0.5)
+    pl.random_packing(1000, 0.5)  # 40 kB fit

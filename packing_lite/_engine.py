@@ -220,6 +220,16 @@ def _sort_row(rows, i, m):
         rows[i, b] = v
 
 
+@njit(cache=True, inline="always")
+def _wrap_cell(c, side):
+    """A cell coordinate one step outside [0, side) brought back inside."""
+    if c < 0:
+        return c + side
+    if c >= side:
+        return c - side
+    return c
+
+
 @njit(cache=True)
 def _build_row(i, positions, radii, geo, offsets, head, nxt, ref_code, rows,
                row_len):
@@ -237,12 +247,7 @@ def _build_row(i, positions, radii, geo, offsets, head, nxt, ref_code, rows,
             c = int(positions[i, k] * inv_width)
             if c >= side:
                 c = side - 1
-            c += offsets[o, k]
-            if c < 0:
-                c += side
-            elif c >= side:
-                c -= side
-            cell = cell * side + c
+            cell = cell * side + _wrap_cell(c + offsets[o, k], side)
         j = head[cell]
         while j >= 0:
             if j != i:
@@ -311,16 +316,6 @@ def _build_row_3d(i, positions, radii, geo, head, nxt, ref_code, rows, row_len):
         rows[i, a] = (key << shift) | j
     _sort_row(rows, i, m)
     row_len[i] = count
-
-
-@njit(cache=True, inline="always")
-def _wrap_cell(c, side):
-    """A cell coordinate one step outside [0, side) brought back inside."""
-    if c < 0:
-        return c + side
-    if c >= side:
-        return c - side
-    return c
 
 
 @njit(cache=True)

@@ -23,6 +23,7 @@ Usage::
     python scripts/make_critical_data.py --size large --workers 2   # ~1.5 hours
     python scripts/make_critical_data.py --size long --workers 2    # ~30 min
     python scripts/make_critical_data.py --size steady --workers 1  # ~30 min
+    python scripts/make_critical_data.py --size kicks --workers 2   # ~1.5 hours
     python scripts/make_critical_data.py --size full --workers 8  # hours
 
 The ``medium`` grid is the one behind the book's figures. It runs SGD at
@@ -37,6 +38,9 @@ twice the steps; the ``long`` grid follows gradient descent at N = 5000 for
 10^5 steps at the volume fractions where the shorter runs had not settled.
 The ``steady`` grid runs gradient descent at lr = 0.1, five times the drift
 per step, at N = 10 000 for 5 x 10^4 steps just above its transition.
+The ``kicks`` grid runs BRO with kicks of up to 0.3 diameters at N = 5000
+to 50 000 on a fine grid of volume fractions next to its transition
+(near 0.41), where the activity reaches its steady state within the run.
 
 Every run is saved as it finishes under ``build/critical-runs/<size>``
 (``--cache``); rerunning the same command after an interruption picks up
@@ -106,6 +110,17 @@ GRIDS = {
         record_every=100,
         dynamics=["sgd-bf1.0-lr0.1"],
     ),
+    "kicks": dict(
+        n=[5000, 10000, 20000, 50000],
+        # every 0.001, and every 0.0005 where the activity is smallest
+        phi={"bro-eps0.3": sorted(
+            [round(0.409 + 0.001 * k, 3) for k in range(12)]
+            + [0.4125, 0.4135, 0.4145, 0.4155])},
+        n_seeds=2,
+        steps=30000,
+        record_every=100,
+        dynamics=["bro-eps0.3"],
+    ),
     "full": dict(
         n=[500, 1000, 2000, 4000],
         phi=[round(0.58 + 0.005 * k, 3) for k in range(17)],
@@ -128,6 +143,9 @@ DYNAMICS = {
     # (near phi_c it still does not settle in 5 x 10^4: see the chapter)
     "sgd-bf1.0-lr0.1": ("sgd", {"lr": 0.1, "batch_fraction": 1.0}, 1),
     "bro": ("bro", {"eps": 0.02}, 1),
+    # kicks of 0.3 diameters: the transition lies near phi = 0.41, and the
+    # activity settles within a few thousand steps even next to it
+    "bro-eps0.3": ("bro", {"eps": 0.3}, 1),
 }
 BASE_SEED = 20240611
 

@@ -23,7 +23,7 @@ Usage::
     python scripts/make_critical_data.py --size large --workers 2   # ~1.5 hours
     python scripts/make_critical_data.py --size long --workers 2    # ~30 min
     python scripts/make_critical_data.py --size steady --workers 1  # ~30 min
-    python scripts/make_critical_data.py --size kicks --workers 2   # ~1.5 hours
+    python scripts/make_critical_data.py --size kicks --workers 2   # ~80 min
     python scripts/make_critical_data.py --size full --workers 8  # hours
 
 The ``medium`` grid is the one behind the book's figures. It runs SGD at

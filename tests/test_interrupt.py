@@ -3,7 +3,6 @@
 import io
 import os
 import signal
-import threading
 
 import numpy as np
 import pytest
@@ -16,21 +15,25 @@ from packing_lite import dynamics
 pytestmark = pytest.mark.usefixtures("one_numba_thread")
 
 
-def _interrupt_after(seconds):
-    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
-    return timer
-
-
-def test_interrupt_returns_the_run_so_far_and_it_continues_exactly():
+def test_interrupt_returns_the_run_so_far_and_it_continues_exactly(monkeypatch):
     packing = pl.random_packing(4000, phi=0.66, dim=3, seed=3)
-    pl.run_bro(packing, 0.02, 2, seed=4)  # compile outside the timed part
     handler = signal.getsignal(signal.SIGINT)
     steps = 200_000  # far longer than the test lets it run
-    timer = _interrupt_after(0.5)
+    # Ctrl-C arrives while the third chunk of steps is under way: sent from
+    # the run's own loop, so it lands mid-run however loaded the machine is
+    chunks = []
+    next_chunk = dynamics._next_chunk
+
+    def interrupting_next_chunk(chunk, seconds):
+        chunks.append(chunk)
+        if len(chunks) == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+        return next_chunk(chunk, seconds)
+
+    monkeypatch.setattr(dynamics, "_next_chunk", interrupting_next_chunk)
     with pytest.raises(pl.RunInterrupted) as caught:
         pl.run_bro(packing, 0.02, steps, seed=4, record_every=5)
-    timer.join()
+    monkeypatch.undo()
     assert signal.getsignal(signal.SIGINT) is handler  # restored
     err = caught.value
     assert isinstance(err, KeyboardInterrupt)

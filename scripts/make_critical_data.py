@@ -144,7 +144,7 @@ DYNAMICS = {
     "sgd-bf1.0-lr0.1": ("sgd", {"lr": 0.1, "batch_fraction": 1.0}, 1),
     "bro": ("bro", {"eps": 0.02}, 1),
     # kicks of 0.3 diameters: the transition lies near phi = 0.41, and the
-    # activity settles within a few thousand steps even next to it
+    # activity settles within about 10^4 steps even next to it
     "bro-eps0.3": ("bro", {"eps": 0.3}, 1),
 }
 BASE_SEED = 20240611

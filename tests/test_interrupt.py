@@ -15,6 +15,21 @@ from packing_lite import dynamics
 pytestmark = pytest.mark.usefixtures("one_numba_thread")
 
 
+@pytest.fixture
+def ctrl_c_raises():
+    """SIGINT handled as in an interactive interpreter, for this test.
+
+    A process started in the background by a non-interactive shell begins
+    with SIGINT ignored, and then no Ctrl-C reaches a run at all.
+    """
+    saved = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, saved)
+
+
+@pytest.mark.usefixtures("ctrl_c_raises")
 def test_interrupt_returns_the_run_so_far_and_it_continues_exactly(monkeypatch):
     packing = pl.random_packing(4000, phi=0.66, dim=3, seed=3)
     handler = signal.getsignal(signal.SIGINT)

@@ -73,12 +73,22 @@ _MARGIN = 1e-6
 _PARALLEL_MIN = 2048
 _PARALLEL_MIN_SCAN = 512
 _PARALLEL_MIN_ROWS = 32
+# Rows rebuilt per batch (the batch copies its old rows first).
+_REFRESH_BATCH = 4096
 # Items per parallel chunk of the scan; each chunk allocates its scratch.
 _CHUNK = 128
-# Rows start one entry wide: the first build then finds the longest row and
-# allocates all rows at that width (plus two) once, instead of copying a
-# full-size array into a wider one (which doubles the peak memory).
-_INITIAL_ROW_CAPACITY = 1
+# How the rows are stored (see "rows" below): free entries a row gets
+# beyond its length when it is laid out or moved; spheres per block of
+# rows (2^shift); the fraction a block may grow by moved rows before it is
+# compacted; and the headroom of its segment for rows that lengthen. Rows
+# from a random start lengthen by about a quarter as the packing relaxes.
+# Results do not depend on any of these.
+_SLACK = 2
+_BLOCK_SHIFT = 12
+_POOL_MARGIN = 0.0625
+_HEADROOM = 0.5
+# Rows are found by 4-byte offsets into the pool up to this many spheres.
+_SMALL_OFFSETS = 1 << 24
 # Never more cells of the listing grid than spheres.
 _MAX_CELLS_PER_SPHERE = 1
 
@@ -207,17 +217,29 @@ def _cell_insert(i, cell, head, nxt):
 
 
 # ------------------------------------------------------------ rows
+#
+# All rows live in one flat ``pool``: row i is pool[at[i] : at[i] + row_len[i]]
+# with room for cap[i] entries in place. The pool is cut into equal
+# segments, one per block of 2^shift consecutive spheres, laid out in index
+# order, so a scan in index order reads the pool nearly in order. A row
+# that outgrows its room moves to the free end of its block's segment with
+# ``slack`` free entries; once the block has grown by a fraction ``margin``
+# it is laid out again in index order (through a copy of that block alone),
+# and only a block that outgrows its whole segment makes the pool grow.
+# Memory follows the rows' lengths rather than the longest row, and the
+# unwritten end of a segment takes no memory. ``state`` holds the segment
+# length and counts of moves, compactions and growths.
 
 
 @njit(cache=True, inline="always")
-def _sort_row(rows, i, m):
-    for a in range(1, m):  # insertion sort: rows are short
-        v = rows[i, a]
+def _sort_row(pool, base, m):
+    for a in range(base + 1, base + m):  # insertion sort: rows are short
+        v = pool[a]
         b = a
-        while b > 0 and rows[i, b - 1] > v:
-            rows[i, b] = rows[i, b - 1]
+        while b > base and pool[b - 1] > v:
+            pool[b] = pool[b - 1]
             b -= 1
-        rows[i, b] = v
+        pool[b] = v
 
 
 @njit(cache=True, inline="always")
@@ -231,14 +253,15 @@ def _wrap_cell(c, side):
 
 
 @njit(cache=True)
-def _build_row(i, positions, radii, geo, offsets, head, nxt, ref_code, rows,
-               row_len):
+def _build_row(i, positions, radii, geo, offsets, head, nxt, ref_code, pool, at,
+               cap, row_len):
     """Row of sphere i from the cell lists, sorted; ``row_len[i]`` above
-    the capacity tells the caller to grow the rows and try again."""
+    ``cap[i]`` tells the caller to give the row more room and try again."""
     box, exact, per_side, bits, sentinel, shift, side, inv_width, extra = geo
     dim = positions.shape[1]
     half = 0.5 * box
-    capacity = rows.shape[1]
+    base = at[i]
+    capacity = cap[i]
     code_i = ref_code[i]
     count = 0
     for o in range(offsets.shape[0]):
@@ -260,15 +283,16 @@ def _build_row(i, positions, radii, geo, offsets, head, nxt, ref_code, rows,
                     if count < capacity:
                         key = _pair_key(code_i, ref_code[j], dim, bits, per_side,
                                         sentinel)
-                        rows[i, count] = (key << shift) | j
+                        pool[base + count] = (key << shift) | j
                     count += 1
             j = nxt[j]
-    _sort_row(rows, i, min(count, capacity))
+    _sort_row(pool, base, min(count, capacity))
     row_len[i] = count
 
 
 @njit(cache=True)
-def _build_row_3d(i, positions, radii, geo, head, nxt, ref_code, rows, row_len):
+def _build_row_3d(i, positions, radii, geo, head, nxt, ref_code, pool, at, cap,
+                  row_len):
     """:func:`_build_row` unrolled for 3D grids of at least 3 cells a side
     in boxes wider than two contact distances.
 
@@ -281,7 +305,8 @@ def _build_row_3d(i, positions, radii, geo, head, nxt, ref_code, rows, row_len):
     """
     box, exact, per_side, bits, sentinel, shift, side, inv_width, extra = geo
     inv_box = 1.0 / box
-    last = rows.shape[1] - 1
+    base = at[i]
+    last = cap[i] - 1
     x0 = positions[i, 0]
     x1 = positions[i, 1]
     x2 = positions[i, 2]
@@ -293,9 +318,9 @@ def _build_row_3d(i, positions, radii, geo, head, nxt, ref_code, rows, row_len):
     for o0 in range(-1, 2):
         c0 = _wrap_cell(h0 + o0, side)
         for o1 in range(-1, 2):
-            base = (c0 * side + _wrap_cell(h1 + o1, side)) * side
+            cells = (c0 * side + _wrap_cell(h1 + o1, side)) * side
             for o2 in range(-1, 2):
-                j = head[base + _wrap_cell(h2 + o2, side)]
+                j = head[cells + _wrap_cell(h2 + o2, side)]
                 while j >= 0:
                     d0 = x0 - positions[j, 0]
                     d0 -= box * np.rint(d0 * inv_box)
@@ -305,167 +330,311 @@ def _build_row_3d(i, positions, radii, geo, head, nxt, ref_code, rows, row_len):
                     d2 -= box * np.rint(d2 * inv_box)
                     reach = ri + radii[j]
                     if count <= last:  # a full row takes no more writes
-                        rows[i, count] = j
+                        pool[base + count] = j
                     count += (d0 * d0 + d1 * d1 + d2 * d2 < reach * reach) & (j != i)
                     j = nxt[j]
     m = min(count, last + 1)
     code_i = ref_code[i]
-    for a in range(m):
-        j = rows[i, a]
+    for a in range(base, base + m):
+        j = pool[a]
         key = _pair_key(code_i, ref_code[j], 3, bits, per_side, sentinel)
-        rows[i, a] = (key << shift) | j
-    _sort_row(rows, i, m)
+        pool[a] = (key << shift) | j
+    _sort_row(pool, base, m)
     row_len[i] = count
 
 
 @njit(cache=True)
-def _build_one(i, positions, radii, geo, offsets, head, nxt, ref_code, rows,
-               row_len):
+def _build_one(i, positions, radii, geo, offsets, head, nxt, ref_code, pool, at,
+               cap, row_len):
     if positions.shape[1] == 3 and geo[6] >= 3 and not geo[1]:
-        _build_row_3d(i, positions, radii, geo, head, nxt, ref_code, rows, row_len)
+        _build_row_3d(i, positions, radii, geo, head, nxt, ref_code, pool, at, cap,
+                      row_len)
     else:
-        _build_row(i, positions, radii, geo, offsets, head, nxt, ref_code, rows,
-                   row_len)
+        _build_row(i, positions, radii, geo, offsets, head, nxt, ref_code, pool, at,
+                   cap, row_len)
 
 
 @njit(cache=True, parallel=True)
-def _build_rows_parallel(items, m, positions, radii, geo, offsets, head, nxt,
-                         ref_code, rows, row_len):
+def _build_many_parallel(items, m, positions, radii, geo, offsets, head, nxt,
+                         ref_code, pool, at, cap, row_len):
     for a in prange(m):
         _build_one(items[a], positions, radii, geo, offsets, head, nxt, ref_code,
-                   rows, row_len)
+                   pool, at, cap, row_len)
+
+
+@njit(cache=True)
+def _build_many(items, m, positions, radii, geo, offsets, head, nxt, ref_code,
+                pool, at, cap, row_len):
+    """Build the rows of ``items[:m]`` within their room (each row writes
+    only its own part of the pool, so they can go in parallel)."""
+    if m >= _PARALLEL_MIN_ROWS:
+        _build_many_parallel(items, m, positions, radii, geo, offsets, head, nxt,
+                             ref_code, pool, at, cap, row_len)
+    else:
+        for a in range(m):
+            _build_one(items[a], positions, radii, geo, offsets, head, nxt,
+                       ref_code, pool, at, cap, row_len)
 
 
 @njit(cache=True)
 def _build_rows(items, m, positions, radii, geo, offsets, head, nxt, ref_code,
-                rows, row_len):
-    """Rebuild the rows of ``items[:m]``; returns ``rows``, grown if needed."""
-    if m >= _PARALLEL_MIN_ROWS:
-        _build_rows_parallel(items, m, positions, radii, geo, offsets, head, nxt,
-                             ref_code, rows, row_len)
-    else:
-        for a in range(m):
-            _build_one(items[a], positions, radii, geo, offsets, head, nxt,
-                       ref_code, rows, row_len)
-    longest = 0
+                pool, at, cap, row_len, state, block_top, block_end, policy):
+    """Rebuild the rows of ``items[:m]``; returns the pool, grown if
+    needed. Rows that did not fit their room move and are built again."""
+    _build_many(items, m, positions, radii, geo, offsets, head, nxt, ref_code,
+                pool, at, cap, row_len)
     for a in range(m):
-        longest = max(longest, row_len[items[a]])
-    if longest > rows.shape[1]:
-        rows = _grow_rows(rows, row_len, longest)
-        for a in range(m):
-            _build_one(items[a], positions, radii, geo, offsets, head, nxt,
-                       ref_code, rows, row_len)
-    return rows
+        i = items[a]
+        if row_len[i] > cap[i]:
+            pool = _relocate(i, row_len[i], 0, pool, at, cap, row_len, state,
+                             block_top, block_end, policy)
+            _build_one(i, positions, radii, geo, offsets, head, nxt, ref_code,
+                       pool, at, cap, row_len)
+    return pool
 
 
 @njit(cache=True)
-def _grow_rows(rows, row_len, needed):
-    capacity = max(needed + 2, rows.shape[1] + 2)
-    grown = np.empty((rows.shape[0], capacity), dtype=rows.dtype)
-    for i in range(rows.shape[0]):
-        for a in range(min(row_len[i], rows.shape[1])):
-            grown[i, a] = rows[i, a]
+def _lay_out(pool, at, cap, row_len, state, block_top, block_end, policy):
+    """Fresh pool for the rows' current lengths; returns it.
+
+    Each block of 2^shift consecutive spheres gets a segment of the pool
+    with its rows in index order, each ``slack`` entries wider than its
+    length, and a free end: the block may fill a fraction ``margin`` more
+    before it is compacted, and the segment leaves ``headroom`` beyond
+    that for rows that lengthen (pages not yet written cost no memory).
+    """
+    slack, margin, headroom, shift = policy
+    n = row_len.shape[0]
+    n_blocks = block_top.shape[0]
+    widest = 0
+    for b in range(n_blocks):
+        total = 0
+        for i in range(b << shift, min(n, (b + 1) << shift)):
+            total += row_len[i] + slack
+        widest = max(widest, total)
+    segment = int(widest * (1.0 + margin + headroom)) + 1
+    state[0] = segment
+    for b in range(n_blocks):
+        used = b * segment
+        for i in range(b << shift, min(n, (b + 1) << shift)):
+            at[i] = used
+            cap[i] = row_len[i] + slack
+            used += cap[i]
+        block_top[b] = used
+        block_end[b] = min((b + 1) * segment,
+                           used + int(margin * (used - b * segment)) + 1)
+    return np.empty(n_blocks * segment, dtype=pool.dtype)
+
+
+@njit(cache=True, inline="always")
+def _new_room(k, i, need, cap, row_len, slack):
+    if k == i:
+        return need + slack
+    if row_len[k] > cap[k]:  # built past its room: keeps it until rebuilt
+        return cap[k]
+    return row_len[k] + slack
+
+
+@njit(cache=True)
+def _grow_pool(pool, at, state, block_top, block_end, segment):
+    """Copy the pool into one with longer segments; returns it."""
+    old = state[0]
+    n = at.shape[0]
+    n_blocks = block_top.shape[0]
+    if at.itemsize == 4 and n_blocks * segment > 2**31 - 1:
+        raise MemoryError("the neighbour rows outgrew 32-bit offsets")
+    grown = np.empty(n_blocks * segment, dtype=pool.dtype)
+    for b in range(n_blocks):
+        move = b * (segment - old)
+        for a in range(b * old, block_top[b]):
+            grown[a + move] = pool[a]
+        block_top[b] += move
+        block_end[b] += move
+    for i in range(n):
+        b = at[i] // old
+        at[i] += b * (segment - old)
+    state[0] = segment
+    state[3] += 1
     return grown
 
 
+@njit(cache=True)
+def _compact_block(b, i, need, keep, pool, at, cap, row_len, state, block_top,
+                   block_end, policy):
+    """Lay block b's rows out again in index order, with fresh slack and
+    room for ``need`` entries in row i (its first ``keep`` entries are
+    kept); returns the pool, grown if the block outgrew its segment."""
+    slack, margin, headroom, shift = policy
+    n = row_len.shape[0]
+    lo = b << shift
+    hi = min(n, lo + (1 << shift))
+    total = 0
+    for k in range(lo, hi):
+        total += _new_room(k, i, need, cap, row_len, slack)
+    if total + int(margin * total) + 1 > state[0]:
+        pool = _grow_pool(pool, at, state, block_top, block_end,
+                          int(total * (1.0 + margin + headroom)) + 1)
+    segment = state[0]
+    staged = np.empty(total, dtype=pool.dtype)
+    used = 0
+    for k in range(lo, hi):
+        room = _new_room(k, i, need, cap, row_len, slack)
+        kept = keep if k == i else min(row_len[k], cap[k])
+        src = at[k]
+        for a in range(kept):
+            staged[used + a] = pool[src + a]
+        at[k] = used
+        cap[k] = room
+        used += room
+    base = b * segment
+    for a in range(total):
+        pool[base + a] = staged[a]
+    for k in range(lo, hi):
+        at[k] += base
+    block_top[b] = base + total
+    block_end[b] = min(base + segment, base + total + int(margin * total) + 1)
+    state[2] += 1
+    return pool
+
+
+@njit(cache=True)
+def _relocate(i, need, keep, pool, at, cap, row_len, state, block_top, block_end,
+              policy):
+    """Give row i room for ``need`` entries (plus slack), taking its first
+    ``keep`` entries along: at the free end of its block's segment, or by
+    compacting the block; returns the pool."""
+    slack, margin, headroom, shift = policy
+    b = i >> shift
+    room = need + slack
+    if block_top[b] + room > block_end[b]:
+        return _compact_block(b, i, need, keep, pool, at, cap, row_len, state,
+                              block_top, block_end, policy)
+    src = at[i]
+    dst = block_top[b]
+    for a in range(keep):
+        pool[dst + a] = pool[src + a]
+    at[i] = dst
+    cap[i] = room
+    block_top[b] = dst + room
+    state[1] += 1
+    return pool
+
+
 @njit(cache=True, inline="always")
-def _row_insert(j, value, rows, row_len):
-    """Insert ``value`` into row j in sorted position; returns rows."""
+def _row_insert(j, value, pool, at, cap, row_len, state, block_top, block_end,
+                policy):
+    """Insert ``value`` into row j in sorted position; returns the pool."""
     m = row_len[j]
-    if m == rows.shape[1]:
-        rows = _grow_rows(rows, row_len, m + 1)
-    b = m
-    while b > 0 and rows[j, b - 1] > value:
-        rows[j, b] = rows[j, b - 1]
+    if m == cap[j]:
+        pool = _relocate(j, m + 1, m, pool, at, cap, row_len, state, block_top,
+                         block_end, policy)
+    base = at[j]
+    b = base + m
+    while b > base and pool[b - 1] > value:
+        pool[b] = pool[b - 1]
         b -= 1
-    rows[j, b] = value
+    pool[b] = value
     row_len[j] = m + 1
-    return rows
+    return pool
 
 
 @njit(cache=True, inline="always")
-def _row_find(j, i, mask, rows):
-    b = 0
-    while (rows[j, b] & mask) != i:
+def _row_find(j, i, mask, pool, at):
+    """Position in the pool of i's entry in row j."""
+    b = at[j]
+    while (pool[b] & mask) != i:
         b += 1
     return b
 
 
 @njit(cache=True, inline="always")
-def _row_remove(j, i, mask, rows, row_len):
-    m = row_len[j]
-    for a in range(_row_find(j, i, mask, rows), m - 1):
-        rows[j, a] = rows[j, a + 1]
-    row_len[j] = m - 1
+def _row_remove(j, i, mask, pool, at, row_len):
+    end = at[j] + row_len[j]
+    for b in range(_row_find(j, i, mask, pool, at), end - 1):
+        pool[b] = pool[b + 1]
+    row_len[j] -= 1
 
 
 @njit(cache=True, inline="always")
-def _row_replace(j, i, value, mask, rows, row_len):
+def _row_replace(j, i, value, mask, pool, at, row_len):
     """Give i's entry in row j the new ``value`` and restore the order."""
-    b = _row_find(j, i, mask, rows)
-    while b > 0 and rows[j, b - 1] > value:
-        rows[j, b] = rows[j, b - 1]
+    base = at[j]
+    end = base + row_len[j]
+    b = _row_find(j, i, mask, pool, at)
+    while b > base and pool[b - 1] > value:
+        pool[b] = pool[b - 1]
         b -= 1
-    while b < row_len[j] - 1 and rows[j, b + 1] < value:
-        rows[j, b] = rows[j, b + 1]
+    while b < end - 1 and pool[b + 1] < value:
+        pool[b] = pool[b + 1]
         b += 1
-    rows[j, b] = value
+    pool[b] = value
 
 
 @njit(cache=True)
-def _rekey(i, dim, geo, ref_code, rows, row_len):
+def _rekey(i, dim, geo, ref_code, pool, at, row_len):
     """Sphere i changed reference cell: new ranks in its row and in its
     partners' rows."""
     per_side, bits, sentinel, shift = geo[2], geo[3], geo[4], geo[5]
     mask = (1 << shift) - 1
     code_i = ref_code[i]
-    for a in range(row_len[i]):
-        j = rows[i, a] & mask
+    base = at[i]
+    for a in range(base, base + row_len[i]):
+        j = pool[a] & mask
         key = _pair_key(code_i, ref_code[j], dim, bits, per_side, sentinel)
-        rows[i, a] = (key << shift) | j
+        pool[a] = (key << shift) | j
         value = (_mirror_key(key, sentinel, per_side) << shift) | i
-        _row_replace(j, i, value, mask, rows, row_len)
-    _sort_row(rows, i, row_len[i])
+        _row_replace(j, i, value, mask, pool, at, row_len)
+    _sort_row(pool, base, row_len[i])
 
 
 @njit(cache=True)
-def _refresh(items, m, positions, radii, geo, offsets, head, nxt, ref_code, rows,
-             row_len, displacement, flag):
-    """Rebuild the rows of ``items[:m]`` and patch their partners' rows.
+def _refresh(items, m, positions, radii, geo, offsets, head, nxt, ref_code, pool,
+             at, cap, row_len, state, block_top, block_end, policy, displacement,
+             flag):
+    """Rebuild the rows of ``items[:m]`` and patch their partners' rows;
+    returns the pool.
 
     ``flag`` must be zero on entry and is zero again on return.
     """
     per_side, sentinel, shift = geo[2], geo[4], geo[5]
     mask = (1 << shift) - 1
-    capacity = rows.shape[1]
-    old = np.empty((m, capacity), dtype=rows.dtype)
-    old_len = np.empty(m, dtype=np.int64)
+    old_at = np.empty(m + 1, dtype=np.int64)
+    total = 0
+    for a in range(m):
+        old_at[a] = total
+        total += row_len[items[a]]
+    old_at[m] = total
+    old = np.empty(total, dtype=pool.dtype)
     for a in range(m):
         i = items[a]
-        old_len[a] = row_len[i]
+        base = at[i]
         for b in range(row_len[i]):
-            old[a, b] = rows[i, b]
+            old[old_at[a] + b] = pool[base + b]
         flag[i] = 1
-    rows = _build_rows(items, m, positions, radii, geo, offsets, head, nxt,
-                       ref_code, rows, row_len)
+    pool = _build_rows(items, m, positions, radii, geo, offsets, head, nxt,
+                       ref_code, pool, at, cap, row_len, state, block_top,
+                       block_end, policy)
     # Ranks are up to date in both rows, so a pair listed in both has equal
-    # entries and a merge of the two sorted rows finds what changed.
+    # entries and a merge of the two sorted rows finds what changed. An
+    # insertion may move rows, so row i is read through at[i] each time.
     for a in range(m):
         i = items[a]
-        p = 0
+        p = old_at[a]
+        p_end = old_at[a + 1]
         q = 0
-        while p < old_len[a] or q < row_len[i]:
-            if q == row_len[i] or (p < old_len[a] and old[a, p] < rows[i, q]):
-                j = old[a, p] & mask  # dropped from i's row
+        while p < p_end or q < row_len[i]:
+            now = pool[at[i] + q] if q < row_len[i] else -1
+            if q == row_len[i] or (p < p_end and old[p] < now):
+                j = old[p] & mask  # dropped from i's row
                 if flag[j] == 0:
-                    _row_remove(j, i, mask, rows, row_len)
+                    _row_remove(j, i, mask, pool, at, row_len)
                 p += 1
-            elif p == old_len[a] or rows[i, q] < old[a, p]:
-                entry = rows[i, q]  # new in i's row
-                j = entry & mask
+            elif p == p_end or now < old[p]:
+                j = now & mask  # new in i's row
                 if flag[j] == 0:
-                    key = _mirror_key(entry >> shift, sentinel, per_side)
-                    rows = _row_insert(j, (key << shift) | i, rows, row_len)
+                    key = _mirror_key(now >> shift, sentinel, per_side)
+                    pool = _row_insert(j, (key << shift) | i, pool, at, cap, row_len,
+                                       state, block_top, block_end, policy)
                 q += 1
             else:
                 p += 1
@@ -475,10 +644,19 @@ def _refresh(items, m, positions, radii, geo, offsets, head, nxt, ref_code, rows
         flag[i] = 0
         for k in range(positions.shape[1]):
             displacement[i, k] = 0.0
-    return rows
+    return pool
 
 
 # ------------------------------------------------------------ scans
+
+
+@njit(cache=True, inline="always")
+def _widest(start, stop, items, row_len):
+    """Longest row among ``items[start:stop]`` (sizes a chunk's scratch)."""
+    widest = 1
+    for a in range(start, stop):
+        widest = max(widest, row_len[items[a]])
+    return widest
 
 
 @njit(cache=True, inline="always")
@@ -495,13 +673,13 @@ def _pair_weight(weight_kind, weight_param, seed, step, i, j, low, high):
 
 @njit(cache=True)
 def _scan_chunk_any(start, stop, items, step, seed, weight_kind, weight_param,
-                    positions, radii, geo, rows, row_len, vec, shares, found, marks,
-                    flag, mark):
+                    positions, radii, geo, pool, at, row_len, vec, shares, found,
+                    marks, flag, mark):
     """Contacts of the spheres ``items[start:stop]``, summed in the
     reference engine's order.
 
     Writes the weighted S_i into ``vec[i]``, the loss share into
-    ``shares[i]`` and the number of contacts into ``found[a]``, with the
+    ``shares[i]`` and 1 into ``found[a]`` if it has contacts, with the
     arithmetic of ``loss.scan_particle``. When ``mark`` is true, partners
     not flagged active get ``marks[j] = 1``.
     """
@@ -509,14 +687,16 @@ def _scan_chunk_any(start, stop, items, step, seed, weight_kind, weight_param,
     dim = positions.shape[1]
     mask = (1 << shift) - 1
     half = 0.5 * box
-    s_d = np.empty((rows.shape[1], dim + 1))  # image vector and r^2
-    s_e = np.empty(rows.shape[1], dtype=np.int64)  # row entry
+    widest = _widest(start, stop, items, row_len)
+    s_d = np.empty((widest, dim + 1))  # image vector and r^2
+    s_e = np.empty(widest, dtype=np.int64)  # row entry
     for a in range(start, stop):
         i = items[a]
         ri = radii[i]
         m = 0
-        for q in range(row_len[i]):  # candidates: keep the overlapping ones
-            entry = rows[i, q]
+        base = at[i]
+        for q in range(base, base + row_len[i]):  # keep the overlapping ones
+            entry = pool[q]
             j = entry & mask
             r2 = 0.0
             for k in range(dim):
@@ -556,21 +736,22 @@ def _scan_chunk_any(start, stop, items, step, seed, weight_kind, weight_param,
             if mark and flag[j] == 0:  # active partners are rescanned anyway
                 marks[j] = 1
         shares[i] = share
-        found[a] = count
+        found[a] = 1 if count > 0 else 0
 
 
 @njit(cache=True)
 def _scan_chunk_3d(start, stop, items, step, seed, weight_kind, weight_param,
-                   positions, radii, geo, rows, row_len, vec, shares, found, marks,
-                   flag, mark):
+                   positions, radii, geo, pool, at, row_len, vec, shares, found,
+                   marks, flag, mark):
     """:func:`_scan_chunk_any` unrolled for three dimensions, in boxes
     wider than two contact distances. One function, no calls per sphere:
     a call with many array arguments costs as much as the scan itself."""
     box, sentinel, shift = geo[0], geo[4], geo[5]
     mask = (1 << shift) - 1
     half = 0.5 * box
-    s_d = np.empty((rows.shape[1], 4))
-    s_e = np.empty(rows.shape[1], dtype=np.int64)
+    widest = _widest(start, stop, items, row_len)
+    s_d = np.empty((widest, 4))
+    s_e = np.empty(widest, dtype=np.int64)
     for a in range(start, stop):
         i = items[a]
         x0 = positions[i, 0]
@@ -578,8 +759,9 @@ def _scan_chunk_3d(start, stop, items, step, seed, weight_kind, weight_param,
         x2 = positions[i, 2]
         ri = radii[i]
         m = 0
+        base = np.int64(at[i])
         for q in range(row_len[i]):
-            entry = rows[i, q]
+            entry = pool[base + q]
             j = entry & mask
             d0 = _image(x0 - positions[j, 0], box, half, False)
             d1 = _image(x1 - positions[j, 1], box, half, False)
@@ -634,46 +816,46 @@ def _scan_chunk_3d(start, stop, items, step, seed, weight_kind, weight_param,
         vec[i, 1] = v1
         vec[i, 2] = v2
         shares[i] = share
-        found[a] = count
+        found[a] = 1 if count > 0 else 0
 
 
 @njit(cache=True)
 def _scan_chunk(start, stop, items, step, seed, weight_kind, weight_param,
-                positions, radii, geo, rows, row_len, vec, shares, found, marks,
+                positions, radii, geo, pool, at, row_len, vec, shares, found, marks,
                 flag, mark):
     if positions.shape[1] == 3 and not geo[1]:
         _scan_chunk_3d(start, stop, items, step, seed, weight_kind, weight_param,
-                       positions, radii, geo, rows, row_len, vec, shares, found,
+                       positions, radii, geo, pool, at, row_len, vec, shares, found,
                        marks, flag, mark)
     else:
         _scan_chunk_any(start, stop, items, step, seed, weight_kind, weight_param,
-                        positions, radii, geo, rows, row_len, vec, shares, found,
+                        positions, radii, geo, pool, at, row_len, vec, shares, found,
                         marks, flag, mark)
 
 
 @njit(cache=True, parallel=True)
 def _scan_parallel(items, m, step, seed, weight_kind, weight_param, positions,
-                   radii, geo, rows, row_len, vec, shares, found, marks, flag,
+                   radii, geo, pool, at, row_len, vec, shares, found, marks, flag,
                    mark):
     chunks = (m + _CHUNK - 1) // _CHUNK
     for c in prange(chunks):
         _scan_chunk(c * _CHUNK, min(m, (c + 1) * _CHUNK), items, step, seed,
-                    weight_kind, weight_param, positions, radii, geo, rows,
+                    weight_kind, weight_param, positions, radii, geo, pool, at,
                     row_len, vec, shares, found, marks, flag, mark)
 
 
 @njit(cache=True)
 def _scan(items, m, step, seed, weight_kind, weight_param, positions, radii, geo,
-          rows, row_len, vec, shares, found, marks, flag, mark):
-    """Scan ``items[:m]``: S_i into ``vec``, shares by sphere, contacts
-    into ``found[:m]`` by position in ``items``."""
+          pool, at, row_len, vec, shares, found, marks, flag, mark):
+    """Scan ``items[:m]``: S_i into ``vec``, shares by sphere, whether
+    it has contacts into ``found[:m]`` by position in ``items``."""
     if m >= _PARALLEL_MIN_SCAN:
         _scan_parallel(items, m, step, seed, weight_kind, weight_param, positions,
-                       radii, geo, rows, row_len, vec, shares, found, marks, flag,
+                       radii, geo, pool, at, row_len, vec, shares, found, marks, flag,
                        mark)
     else:
         _scan_chunk(0, m, items, step, seed, weight_kind, weight_param, positions,
-                    radii, geo, rows, row_len, vec, shares, found, marks, flag,
+                    radii, geo, pool, at, row_len, vec, shares, found, marks, flag,
                     mark)
 
 
@@ -745,9 +927,10 @@ def _move(active, n_active, factor_kind, scale, spread, batch_size, seed, step,
 
 
 @njit(cache=True)
-def _setup(positions, radii, geo, offsets, head, nxt, ref_code, rows, row_len,
-           displacement, items):
-    """Cells, reference cells and rows of every sphere, from scratch."""
+def _setup(positions, radii, geo, offsets, head, nxt, ref_code, pool, at, cap,
+           row_len, state, block_top, block_end, policy, displacement, items):
+    """Cells, reference cells and rows of every sphere, from scratch;
+    returns the pool."""
     box, per_side, bits, side, inv_width = geo[0], geo[2], geo[3], geo[6], geo[7]
     n, dim = positions.shape
     head[:] = -1
@@ -757,8 +940,15 @@ def _setup(positions, radii, geo, offsets, head, nxt, ref_code, rows, row_len,
         for k in range(dim):
             displacement[i, k] = 0.0
         items[i] = i
-    return _build_rows(items, n, positions, radii, geo, offsets, head, nxt,
-                       ref_code, rows, row_len)
+        at[i] = 0
+        cap[i] = 0
+    # count first (no room: nothing is written), then lay out and build
+    _build_many(items, n, positions, radii, geo, offsets, head, nxt, ref_code,
+                pool, at, cap, row_len)
+    pool = _lay_out(pool, at, cap, row_len, state, block_top, block_end, policy)
+    _build_many(items, n, positions, radii, geo, offsets, head, nxt, ref_code,
+                pool, at, cap, row_len)
+    return pool
 
 
 @njit(cache=True)
@@ -783,17 +973,18 @@ def _advance_kernel(
     positions, radii, seed, factor_kind, scale, spread, batch_size, weight_kind,
     weight_param, t_start, t_stop, record_every, rec_times, rec_active, rec_loss,
     n_records, fresh, n_active, loss, skin, geo, offsets, head, nxt, ref_code,
-    rows, row_len, displacement, vec, shares, factors, active, items, found,
-    left_cell, events, marks, flag,
+    pool, at, cap, row_len, state, block_top, block_end, policy, batch,
+    displacement, vec, shares, factors, active, items, found, events, marks, flag,
 ):
     n, dim = positions.shape
     skin2 = skin * skin
     t = t_start
     if fresh:
-        rows = _setup(positions, radii, geo, offsets, head, nxt, ref_code, rows,
-                      row_len, displacement, items)
+        pool = _setup(positions, radii, geo, offsets, head, nxt, ref_code, pool,
+                      at, cap, row_len, state, block_top, block_end, policy,
+                      displacement, items)
         _scan(items, n, t, seed, weight_kind, weight_param, positions, radii, geo,
-              rows, row_len, vec, shares, found, marks, flag, False)
+              pool, at, row_len, vec, shares, found, marks, flag, False)
         n_active, loss = collect_active(found, shares, active)
         for q in range(n_active):
             flag[active[q]] = 1
@@ -803,12 +994,14 @@ def _advance_kernel(
         n_records = take_record(t, t_stop, record_every, n_active, n, loss,
                                 rec_times, rec_active, rec_loss, n_records)
         if absorbed or t == t_stop:
-            return t, n_records, absorbed, rows, n_active, loss
+            return t, n_records, absorbed, pool, n_active, loss
 
-        # moves, from the state at the start of step t
+        # moves, from the state at the start of step t; a mover that changed
+        # cell leaves its old cell in items[a] (items is free until the
+        # loop below, which reads entry a before it writes entry m <= a)
         _move(active, n_active, factor_kind, scale, spread, batch_size, seed, t,
-              factors, positions, geo, vec, displacement, skin2, ref_code,
-              left_cell, events)
+              factors, positions, geo, vec, displacement, skin2, ref_code, items,
+              events)
         m = 0
         for a in range(n_active):
             event = events[a]
@@ -816,51 +1009,56 @@ def _advance_kernel(
                 continue
             i = active[a]
             if event & _LEFT_CELL:
-                _cell_remove(i, left_cell[a], head, nxt)
+                _cell_remove(i, items[a], head, nxt)
                 _cell_insert(i, _list_cell(positions, i, geo[7], geo[6]), head, nxt)
             if event & _LEFT_REF_CELL:
-                _rekey(i, dim, geo, ref_code, rows, row_len)
+                _rekey(i, dim, geo, ref_code, pool, at, row_len)
             if event & _LEFT_SKIN:
                 items[m] = i
                 m += 1
-        if m > 0:
-            rows = _refresh(items, m, positions, radii, geo, offsets, head, nxt,
-                            ref_code, rows, row_len, displacement, marks)
+        # in batches, so that the copies of the old rows stay small
+        for b in range(0, m, batch):
+            pool = _refresh(items[b:], min(m - b, batch), positions, radii,
+                            geo, offsets, head, nxt, ref_code, pool, at, cap,
+                            row_len, state, block_top, block_end, policy,
+                            displacement, marks)
         t += 1
 
         # rescan: every sphere active at the start, then those it now touches
         _scan(active, n_active, t, seed, weight_kind, weight_param, positions,
-              radii, geo, rows, row_len, vec, shares, found, marks, flag, True)
+              radii, geo, pool, at, row_len, vec, shares, found, marks, flag, True)
         m = _take_marked(marks, flag, items)
         new = found[n_active:]
         _scan(items, m, t, seed, weight_kind, weight_param, positions, radii, geo,
-              rows, row_len, vec, shares, new, marks, flag, False)
+              pool, at, row_len, vec, shares, new, marks, flag, False)
 
-        # merge both ascending lists into the new active list
-        old_active = left_cell  # free now; keeps the old list while merging
-        for a in range(n_active):
-            old_active[a] = active[a]
-        p = 0
-        q = 0
-        count = 0
-        loss = 0.0
-        while p < n_active or q < m:
-            if q == m or (p < n_active and old_active[p] < items[q]):
-                i = old_active[p]
+        # merge both ascending lists into the new active list, from the back
+        # (the marked spheres were inactive, so both fit in ``active``), then
+        # slide the kept ones to the front and add the loss in index order
+        p = n_active
+        q = m
+        w = n_active + m
+        while p > 0 or q > 0:
+            if q == 0 or (p > 0 and active[p - 1] > items[q - 1]):
+                p -= 1
+                i = active[p]
                 keep = found[p] > 0
-                p += 1
             else:
+                q -= 1
                 i = items[q]
                 keep = new[q] > 0
-                q += 1
             if keep:
-                active[count] = i
-                count += 1
-                loss += shares[i]
+                w -= 1
+                active[w] = i
                 flag[i] = 1
             else:
                 flag[i] = 0
-        n_active = count
+        n_active = n_active + m - w
+        loss = 0.0
+        for a in range(n_active):
+            i = active[w + a]
+            active[a] = i
+            loss += shares[i]
 
 
 class FastEngine:
@@ -900,8 +1098,19 @@ class FastEngine:
         self.offsets = neighbor_offsets(side, dim)
         self.head = np.empty(side**dim, dtype=np.int32)
         self.nxt = np.empty(n, dtype=np.int32)
-        self.rows = None  # allocated once the reference grid is known
+        # rows: laid out in one pool once the reference grid is known
+        self.pool = None
+        self.row_at = np.zeros(n, dtype=np.int32 if n < _SMALL_OFFSETS else np.int64)
+        self.row_cap = np.zeros(n, dtype=np.int32)
         self.row_len = np.zeros(n, dtype=np.int32)
+        n_blocks = ((max(n, 1) - 1) >> _BLOCK_SHIFT) + 1
+        self.block_top = np.zeros(n_blocks, dtype=np.int64)
+        self.block_end = np.zeros(n_blocks, dtype=np.int64)
+        # segment length, then counts of row moves, compactions, growths
+        self.pool_state = np.zeros(4, dtype=np.int64)
+        self.policy = (int(_SLACK), float(_POOL_MARGIN), float(_HEADROOM),
+                       int(_BLOCK_SHIFT))
+        self.refresh_batch = int(_REFRESH_BATCH)
         self.ref_code = np.empty(n, dtype=np.int32)  # int64 if it must
         self.displacement = np.zeros((n, dim), dtype=np.float32)
         self.vec = np.zeros((n, dim))
@@ -909,8 +1118,7 @@ class FastEngine:
         self.factors = np.zeros(1)
         self.active = np.empty(n, dtype=np.int32)
         self.items = np.empty(n, dtype=np.int32)
-        self.found = np.empty(n, dtype=np.int32)
-        self.left_cell = np.empty(n, dtype=np.int32)
+        self.found = np.empty(n, dtype=np.uint8)  # 1: has a contact
         self.events = np.empty(n, dtype=np.uint8)
         self.marks = np.zeros(-(-n // 8) * 8, dtype=np.uint8)
         self.flag = np.zeros(n, dtype=np.uint8)
@@ -930,8 +1138,7 @@ class FastEngine:
             raise ValueError("too many reference cells to pack into 63 bits")
         if bits * dim > 31 and self.ref_code.dtype != np.int64:
             self.ref_code = np.empty(n, dtype=np.int64)
-        if self.rows is None or self.rows.dtype != dtype:
-            self.rows = np.empty((n, _INITIAL_ROW_CAPACITY), dtype=dtype)
+        self.pool = np.empty(0, dtype=dtype)  # the set-up lays it out anew
         if factor_kind == FACTOR_BATCH and self.factors.shape[0] != n:
             self.factors = np.zeros(n)
         self.flag[:] = 0
@@ -948,14 +1155,22 @@ class FastEngine:
         if fresh:
             self._prepare(positions.shape[0], positions.shape[1], per_side, offsets,
                           factor_kind)
-        t, n_records, absorbed, self.rows, self.n_active, self.loss = _advance_kernel(
+        t, n_records, absorbed, self.pool, self.n_active, self.loss = _advance_kernel(
             positions, radii, seed, factor_kind, scale, spread, batch_size,
             weight_kind, weight_param, t_start, t_stop, record_every, rec_times,
             rec_active, rec_loss, n_records, fresh, self.n_active, self.loss,
             self.skin, self.geo, self.offsets, self.head, self.nxt, self.ref_code,
-            self.rows, self.row_len, self.displacement, self.vec, self.shares,
-            self.factors, self.active, self.items, self.found, self.left_cell,
-            self.events, self.marks, self.flag,
+            self.pool, self.row_at, self.row_cap, self.row_len, self.pool_state,
+            self.block_top, self.block_end, self.policy, self.refresh_batch,
+            self.displacement,
+            self.vec, self.shares,
+            self.factors, self.active, self.items, self.found, self.events,
+            self.marks, self.flag,
         )
         self.t_state = t
         return t, n_records, absorbed, slots
+
+    def row(self, i):
+        """Entries of sphere i's row (rank above index), a copy."""
+        start = int(self.row_at[i])
+        return self.pool[start: start + int(self.row_len[i])].copy()

@@ -158,7 +158,7 @@ def test_rows_hold_every_overlap_symmetric_and_in_reference_order(system):
     mask = (1 << engine.geo[5]) - 1
     listed = set()
     for i in range(packing.n):
-        row = engine.rows[i, : engine.row_len[i]].astype(np.int64)
+        row = engine.row(i).astype(np.int64)
         assert np.all(np.diff(row) > 0)  # sorted, no repeats
         for entry in row:
             j = int(entry & mask)
@@ -175,35 +175,69 @@ def test_rows_hold_every_overlap_symmetric_and_in_reference_order(system):
         assert (i, j) in listed
 
 
-def test_rows_grow_past_their_initial_capacity(monkeypatch):
-    """Regression: rows start small and must grow, both when built and
-    when a partner is inserted later."""
-    monkeypatch.setattr(_engine, "_INITIAL_ROW_CAPACITY", 2)
-    packing = pl.random_packing(300, 0.62, dim=3, seed=41)
+@pytest.mark.parametrize("system", ["3d-dense", "2d-mixture"])
+def test_rows_that_move_compact_and_grow_keep_the_run_exact(system, monkeypatch):
+    """With one free entry per row, blocks of 16 spheres, a small free end
+    and no headroom, rows move at nearly every insertion and blocks are
+    compacted and grow: the run must still match the reference, and every
+    row must lie in its own room inside its block's segment."""
+    monkeypatch.setattr(_engine, "_SLACK", 1)
+    monkeypatch.setattr(_engine, "_BLOCK_SHIFT", 4)
+    monkeypatch.setattr(_engine, "_POOL_MARGIN", 0.05)
+    monkeypatch.setattr(_engine, "_HEADROOM", 0.0)
+    monkeypatch.setattr(_engine, "_REFRESH_BATCH", 3)  # rebuilds in batches
+    packing = SYSTEMS[system]()
     rule = DYNAMICS["bro"](packing)
     engine, _, _ = _engine_after(packing, rule, 60)
-    assert engine.rows.shape[1] >= engine.row_len.max()
+    segment, moves, compactions, growths = engine.pool_state
+    assert moves > 0 and compactions > 0 and growths > 0
+    start = engine.row_at.astype(np.int64)
+    end = start + engine.row_cap
+    order = np.argsort(start)
+    assert np.all(engine.row_len <= engine.row_cap)
+    assert np.all(end[order][:-1] <= start[order][1:])  # rooms do not overlap
+    block = np.arange(packing.n) >> 4
+    assert np.all(start // segment == block)
+    assert np.all(end <= engine.block_top[block])
+    assert np.all(engine.block_top <= engine.block_end)
+    assert np.all(engine.block_end <= (np.arange(block[-1] + 1) + 1) * segment)
+    assert engine.pool.shape[0] == (block[-1] + 1) * segment
     assert_identical(_run(packing, rule, "fast"), _run(packing, rule, "reference"))
+
+
+def _engine_rows(engine, n):
+    return [list(engine.row(i)) for i in range(n)]
 
 
 @pytest.mark.parametrize("system", ["3d-dense", "2d-mixture"])
 def test_a_row_built_into_exactly_its_length_is_complete(system):
-    """Regression: a row that fills its capacity exactly keeps its last
-    entry (candidates after it must not be written over it)."""
+    """Regression: a row that fills its room exactly keeps its last entry
+    (candidates after it must not be written over it), and a row one
+    entry too long is moved and built again."""
     packing = SYSTEMS[system]()
     engine, _, positions = _engine_after(packing, DYNAMICS["bro"](packing), 0)
-    wide, wide_len = engine.rows.copy(), engine.row_len.copy()
+    full = _engine_rows(engine, packing.n)
     for i in range(0, packing.n, 7):
-        length = int(wide_len[i])
-        rows = np.full((packing.n, length), -1, dtype=wide.dtype)
-        row_len = wide_len.copy()
-        items = np.array([i], dtype=np.int32)
-        rows = _engine._build_rows(items, 1, positions, packing.radii, engine.geo,
-                                   engine.offsets, engine.head, engine.nxt,
-                                   engine.ref_code, rows, row_len)
-        assert rows.shape[1] >= length
-        assert row_len[i] == length
-        assert list(rows[i, :length]) == list(wide[i, :length])
+        length = len(full[i])
+        for room in (length, length - 1):
+            # one block, room for row i alone at the start of its segment
+            pool = np.full(length + 4, -1, dtype=engine.pool.dtype)
+            at = np.zeros(packing.n, dtype=engine.row_at.dtype)
+            cap = np.zeros(packing.n, dtype=np.int32)
+            cap[i] = room
+            row_len = engine.row_len.copy()
+            state = np.array([length + 4, 0, 0, 0], dtype=np.int64)
+            top = np.array([room], dtype=np.int64)
+            end = np.array([length + 4], dtype=np.int64)
+            items = np.array([i], dtype=np.int32)
+            pool = _engine._build_rows(
+                items, 1, positions, packing.radii, engine.geo, engine.offsets,
+                engine.head, engine.nxt, engine.ref_code, pool, at, cap, row_len,
+                state, top, end, (2, 0.0, 0.0, 30))
+            assert row_len[i] == length <= cap[i]
+            assert list(pool[at[i]: at[i] + length]) == full[i]
+            # moved rows get the slack (2) beyond their length
+            assert cap[i] == (room if room == length else length + 2)
 
 
 def test_the_listing_grid_scales_with_the_spheres():
@@ -218,13 +252,41 @@ def test_the_listing_grid_scales_with_the_spheres():
     assert sides[1] == sides[0] and sides[2] == sides[0]
 
 
-def test_row_insert_grows_a_full_row():
-    rows = np.array([[3, 5], [1, 2]], dtype=np.int32)
-    row_len = np.array([2, 2], dtype=np.int32)
-    rows = _engine._row_insert(0, 4, rows, row_len)
-    assert rows.shape[1] > 2
-    assert list(rows[0, : row_len[0]]) == [3, 4, 5]
-    assert list(rows[1, : row_len[1]]) == [1, 2]
+def test_row_insert_moves_a_full_row_then_compacts_and_grows_its_block():
+    # two blocks of two rows (shift 1), segments of 8 entries; rows 0 and 1
+    # are full, with a hole of two entries between them
+    pool = np.array([3, 5, -1, -1, 1, 2, -1, -1, 7, 9, 8, -1, -1, -1, -1, -1],
+                    dtype=np.int32)
+    at = np.array([0, 4, 8, 10], dtype=np.int32)
+    cap = np.array([2, 2, 2, 1], dtype=np.int32)
+    row_len = np.array([2, 2, 2, 1], dtype=np.int32)
+    state = np.array([8, 0, 0, 0], dtype=np.int64)
+    top = np.array([6, 11], dtype=np.int64)
+    end = np.array([8, 16], dtype=np.int64)
+    policy = (1, 0.0, 0.0, 1)
+    pool = _engine._row_insert(0, 4, pool, at, cap, row_len, state, top, end,
+                               policy)
+    # row 0 needs 3 + 1 entries: the block's free end has 2, so the block is
+    # laid out again in index order (row 0 first, with room 4; row 1 keeps 2
+    # + 1) within its segment
+    assert list(state) == [8, 0, 1, 0]
+    assert list(at[:2]) == [0, 4] and list(cap[:2]) == [4, 3] and top[0] == 7
+    assert list(pool[0:3]) == [3, 4, 5] and list(pool[4:6]) == [1, 2]
+    pool = _engine._row_insert(1, 6, pool, at, cap, row_len, state, top, end,
+                               policy)
+    assert list(pool[4:7]) == [1, 2, 6] and state[1] == 0  # fits its room
+    pool = _engine._row_insert(1, 0, pool, at, cap, row_len, state, top, end,
+                               policy)
+    # 4 + 5 entries (and one spare) no longer fit a segment of 8: every
+    # segment grows to 10 and the other block keeps its rows, shifted with
+    # its segment
+    assert state[0] == 10 and state[3] == 1 and pool.shape[0] == 20
+    assert list(at[:2]) == [0, 4] and list(cap[:2]) == [4, 5]
+    assert list(pool[at[0]: at[0] + 3]) == [3, 4, 5]
+    assert list(pool[at[1]: at[1] + 4]) == [0, 1, 2, 6]
+    assert list(pool[at[2]: at[2] + 2]) == [7, 9] and at[2] == 10
+    assert list(pool[at[3]: at[3] + 1]) == [8] and at[3] == 12
+    assert top[1] == 13 and end[1] == 18
 
 
 @pytest.mark.parametrize("skin", [0.01, 0.2])
@@ -241,7 +303,9 @@ def test_engine_memory_is_linear_in_n():
     packing = pl.random_packing(2000, 0.6, dim=3, seed=51)
     engine, _, _ = _engine_after(packing, DYNAMICS["bro"](packing), 20)
     total = sum(v.nbytes for v in vars(engine).values() if isinstance(v, np.ndarray))
-    assert total / packing.n < 200
+    # about 78 bytes of per-sphere arrays and a row pool of about 58 bytes
+    # (rows of 7-9 entries, their slack and the unwritten headroom)
+    assert total / packing.n < 150
 
 
 def test_a_run_hands_back_its_own_read_only_positions():

@@ -135,6 +135,47 @@ def _factor(rule_kind, scale, spread, seed, step, i):
 
 
 @njit(cache=True)
+def _select_smallest(keys, k, chosen):
+    """Mark in ``chosen`` the ``k`` smallest ``keys``, equal keys by
+    position (the first ``k`` of a stable sort), without sorting them all.
+
+    A histogram of the keys' top bits finds the bucket that holds the
+    k-th smallest key; only that bucket (a few keys) is sorted.
+    """
+    n = keys.shape[0]
+    bits = 1
+    while (1 << (bits + 2)) < n and bits < 24:
+        bits += 1
+    drop = np.uint64(64 - bits)
+    counts = np.zeros(1 << bits, dtype=np.int64)
+    for q in range(n):
+        counts[np.int64(keys[q] >> drop)] += 1
+    below = 0
+    bucket = 0
+    while below + counts[bucket] < k:
+        below += counts[bucket]
+        bucket += 1
+    inside = np.empty(counts[bucket], dtype=np.uint64)
+    m = 0
+    for q in range(n):
+        if np.int64(keys[q] >> drop) == bucket:
+            inside[m] = keys[q]
+            m += 1
+    inside.sort()
+    last = inside[k - below - 1]  # the k-th smallest key
+    ties = 0  # how many keys equal to it are taken
+    for a in range(k - below):
+        if inside[a] == last:
+            ties += 1
+    for q in range(n):
+        take = keys[q] < last
+        if keys[q] == last and ties > 0:
+            take = True
+            ties -= 1
+        chosen[q] = take
+
+
+@njit(cache=True)
 def _batch_factors(active, n_active, batch_size, scale, seed, step, factors):
     """Give ``scale`` to ``batch_size`` active spheres chosen uniformly.
 
@@ -148,11 +189,10 @@ def _batch_factors(active, n_active, batch_size, scale, seed, step, factors):
     keys = np.empty(n_active, dtype=np.uint64)
     for q in range(n_active):
         keys[q] = _rng.hash4(seed, step, active[q], 0, _rng.STREAM_BATCH_KEY)
-    order = np.argsort(keys, kind="mergesort")
+    chosen = np.empty(n_active, dtype=np.bool_)
+    _select_smallest(keys, batch_size, chosen)
     for q in range(n_active):
-        factors[active[q]] = 0.0
-    for q in range(batch_size):
-        factors[active[order[q]]] = scale
+        factors[active[q]] = scale if chosen[q] else 0.0
 
 
 @njit(cache=True)

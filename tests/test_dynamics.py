@@ -285,3 +285,27 @@ def test_sde_runs_and_absorbs_at_low_density():
     assert r.absorbed and r.params["dynamics"] == "sde-bro"
     r = pl.run_sde(p, 3000, lr=0.02, batch_fraction=0.75, seed=71)
     assert r.absorbed
+
+
+@pytest.mark.parametrize("kind", ["distinct", "few values", "all equal"])
+def test_batch_selection_takes_the_first_keys_of_a_stable_sort(kind):
+    """The fixed-size batch is chosen by a histogram select instead of a
+    sort: it must take exactly the first k keys of a stable sort, equal
+    keys by position."""
+    from packing_lite.dynamics import _select_smallest
+
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        n = int(rng.integers(1, 400))
+        k = int(rng.integers(1, n + 1))
+        if kind == "distinct":
+            keys = rng.choice(2**62, n, replace=False).astype(np.uint64) * np.uint64(4)
+        elif kind == "few values":  # many ties, spread over the top bits
+            keys = rng.integers(0, 4, n).astype(np.uint64) << np.uint64(62)
+        else:
+            keys = np.full(n, np.uint64(2**64 - 1))
+        chosen = np.zeros(n, dtype=bool)
+        _select_smallest(keys, k, chosen)
+        expected = np.zeros(n, dtype=bool)
+        expected[np.argsort(keys, kind="stable")[:k]] = True
+        assert np.array_equal(chosen, expected), (n, k)

@@ -394,6 +394,15 @@ def _build_rows(items, m, positions, radii, geo, offsets, head, nxt, ref_code,
 
 
 @njit(cache=True)
+def _check_offsets(at, size):
+    if at.itemsize == 4 and size > 2**31 - 1:
+        raise MemoryError(
+            "the neighbour rows need more than 2^31 entries, beyond the 32-bit "
+            "offsets used below 2^24 spheres; such a system needs more than "
+            "8 GB of rows")
+
+
+@njit(cache=True)
 def _lay_out(pool, at, cap, row_len, state, block_top, block_end, policy):
     """Fresh pool for the rows' current lengths; returns it.
 
@@ -413,6 +422,7 @@ def _lay_out(pool, at, cap, row_len, state, block_top, block_end, policy):
             total += row_len[i] + slack
         widest = max(widest, total)
     segment = int(widest * (1.0 + margin + headroom)) + 1
+    _check_offsets(at, n_blocks * segment)
     state[0] = segment
     for b in range(n_blocks):
         used = b * segment
@@ -436,13 +446,12 @@ def _new_room(k, i, need, cap, row_len, slack):
 
 
 @njit(cache=True)
-def _grow_pool(pool, at, state, block_top, block_end, segment):
+def _grow_pool(pool, at, state, block_top, block_end, segment, shift):
     """Copy the pool into one with longer segments; returns it."""
     old = state[0]
     n = at.shape[0]
     n_blocks = block_top.shape[0]
-    if at.itemsize == 4 and n_blocks * segment > 2**31 - 1:
-        raise MemoryError("the neighbour rows outgrew 32-bit offsets")
+    _check_offsets(at, n_blocks * segment)
     grown = np.empty(n_blocks * segment, dtype=pool.dtype)
     for b in range(n_blocks):
         move = b * (segment - old)
@@ -451,8 +460,7 @@ def _grow_pool(pool, at, state, block_top, block_end, segment):
         block_top[b] += move
         block_end[b] += move
     for i in range(n):
-        b = at[i] // old
-        at[i] += b * (segment - old)
+        at[i] += (i >> shift) * (segment - old)
     state[0] = segment
     state[3] += 1
     return grown
@@ -473,7 +481,7 @@ def _compact_block(b, i, need, keep, pool, at, cap, row_len, state, block_top,
         total += _new_room(k, i, need, cap, row_len, slack)
     if total + int(margin * total) + 1 > state[0]:
         pool = _grow_pool(pool, at, state, block_top, block_end,
-                          int(total * (1.0 + margin + headroom)) + 1)
+                          int(total * (1.0 + margin + headroom)) + 1, shift)
     segment = state[0]
     staged = np.empty(total, dtype=pool.dtype)
     used = 0

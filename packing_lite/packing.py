@@ -329,6 +329,12 @@ def wrap(x, box):
         y += box
     if y >= box:  # a tiny negative x rounds up to box
         y = 0.0
+    if not 0.0 <= y < box:  # |x| above ~1e16 box: the product lost the
+        y = np.fmod(x, box)  # remainder (and y left the box); fmod is exact
+        if y < 0.0:
+            y += box
+        if y >= box:
+            y = 0.0
     return y
 
 

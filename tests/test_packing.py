@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import packing_lite as pl
+from packing_lite import dynamics
 from packing_lite import packing as packing_module
 
 
@@ -85,3 +86,24 @@ def test_random_packing_refuses_more_than_the_machine_holds(monkeypatch):
     with pytest.raises(MemoryError, match=r"n=100000 spheres in dim=3 need"):
         pl.random_packing(100_000, 0.5)
     pl.random_packing(1000, 0.5)  # 40 kB fit
+
+
+@pytest.mark.parametrize("far", [8.342681987093791e17, -3.3e19, 1e300, -1e300])
+def test_huge_finite_coordinates_are_wrapped_into_the_box(far):
+    """Regression: x - box * floor(x / box) loses the remainder for
+    |x| above ~1e16 box and once left a coordinate at -122 in a box of
+    5.6, which the fast engine then indexed out of its cell grid. (At such
+    magnitudes one unit in the last place exceeds the box, so any point in
+    the box is as good as another; it must be inside.)"""
+    packing = pl.random_packing(200, 0.6, seed=1)
+    positions = np.array(packing.positions)
+    positions[0, 0] = far
+    positions[3] += far
+    moved = packing.with_positions(positions)
+    assert np.all((moved.positions >= 0) & (moved.positions < moved.box))
+    fast = pl.run_bro(moved, 0.02, 20, seed=5)
+    reference = dynamics._run(moved, dynamics._bro_rule(moved, 0.02, "particle")[0],
+                              20, 5, 1, False, {"dynamics": "bro"},
+                              engine="reference")
+    assert np.array_equal(fast.active_fraction, reference.active_fraction)
+    assert np.array_equal(fast.packing.positions, reference.packing.positions)

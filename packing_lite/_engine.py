@@ -75,8 +75,12 @@ _PARALLEL_MIN_SCAN = 512
 _PARALLEL_MIN_ROWS = 32
 # Rows rebuilt per batch (the batch copies its old rows first).
 _REFRESH_BATCH = 4096
-# Items per parallel chunk of the scan; each chunk allocates its scratch.
+# Items per parallel chunk of the scan (each chunk allocates its scratch),
+# of the row builds and of the moves: each chunk is one call, and a call
+# with this many array arguments costs about a hundred nanoseconds.
 _CHUNK = 128
+_CHUNK_ROWS = 8
+_CHUNK_MOVES = 256
 # How the rows are stored (see "rows" below): free entries a row gets
 # beyond its length when it is laid out or moved; spheres per block of
 # rows (2^shift); the fraction a block may grow by moved rows before it is
@@ -253,48 +257,52 @@ def _wrap_cell(c, side):
 
 
 @njit(cache=True)
-def _build_row(i, positions, radii, geo, offsets, head, nxt, ref_code, pool, at,
-               cap, row_len):
-    """Row of sphere i from the cell lists, sorted; ``row_len[i]`` above
-    ``cap[i]`` tells the caller to give the row more room and try again."""
+def _build_range_any(items, start, stop, positions, radii, geo, offsets, head,
+                     nxt, ref_code, pool, at, cap, row_len):
+    """Rows of the spheres ``items[start:stop]`` from the cell lists,
+    sorted; ``row_len[i]`` above ``cap[i]`` tells the caller to give row i
+    more room and build it again."""
     box, exact, per_side, bits, sentinel, shift, side, inv_width, extra = geo
     dim = positions.shape[1]
     half = 0.5 * box
-    base = at[i]
-    capacity = cap[i]
-    code_i = ref_code[i]
-    count = 0
-    for o in range(offsets.shape[0]):
-        cell = 0
-        for k in range(dim):
-            c = int(positions[i, k] * inv_width)
-            if c >= side:
-                c = side - 1
-            cell = cell * side + _wrap_cell(c + offsets[o, k], side)
-        j = head[cell]
-        while j >= 0:
-            if j != i:
-                r2 = 0.0
-                for k in range(dim):
-                    d = _image(positions[i, k] - positions[j, k], box, half, exact)
-                    r2 += d * d
-                reach = radii[i] + radii[j] + extra
-                if r2 < reach * reach:
-                    if count < capacity:
-                        key = _pair_key(code_i, ref_code[j], dim, bits, per_side,
-                                        sentinel)
-                        pool[base + count] = (key << shift) | j
-                    count += 1
-            j = nxt[j]
-    _sort_row(pool, base, min(count, capacity))
-    row_len[i] = count
+    for a in range(start, stop):
+        i = items[a]
+        base = at[i]
+        capacity = cap[i]
+        code_i = ref_code[i]
+        count = 0
+        for o in range(offsets.shape[0]):
+            cell = 0
+            for k in range(dim):
+                c = int(positions[i, k] * inv_width)
+                if c >= side:
+                    c = side - 1
+                cell = cell * side + _wrap_cell(c + offsets[o, k], side)
+            j = head[cell]
+            while j >= 0:
+                if j != i:
+                    r2 = 0.0
+                    for k in range(dim):
+                        d = _image(positions[i, k] - positions[j, k], box, half,
+                                   exact)
+                        r2 += d * d
+                    reach = radii[i] + radii[j] + extra
+                    if r2 < reach * reach:
+                        if count < capacity:
+                            key = _pair_key(code_i, ref_code[j], dim, bits,
+                                            per_side, sentinel)
+                            pool[base + count] = (key << shift) | j
+                        count += 1
+                j = nxt[j]
+        _sort_row(pool, base, min(count, capacity))
+        row_len[i] = count
 
 
 @njit(cache=True)
-def _build_row_3d(i, positions, radii, geo, head, nxt, ref_code, pool, at, cap,
-                  row_len):
-    """:func:`_build_row` unrolled for 3D grids of at least 3 cells a side
-    in boxes wider than two contact distances.
+def _build_range_3d(items, start, stop, positions, radii, geo, head, nxt,
+                    ref_code, pool, at, cap, row_len):
+    """:func:`_build_range_any` unrolled for 3D grids of at least 3 cells a
+    side in boxes wider than two contact distances.
 
     A row only has to hold every pair closer than the listing distance, so
     the distance test here need not round like the scan's: it takes the
@@ -305,61 +313,68 @@ def _build_row_3d(i, positions, radii, geo, head, nxt, ref_code, pool, at, cap,
     """
     box, exact, per_side, bits, sentinel, shift, side, inv_width, extra = geo
     inv_box = 1.0 / box
-    base = at[i]
-    last = cap[i] - 1
-    x0 = positions[i, 0]
-    x1 = positions[i, 1]
-    x2 = positions[i, 2]
-    ri = radii[i] + extra
-    h0 = min(int(x0 * inv_width), side - 1)
-    h1 = min(int(x1 * inv_width), side - 1)
-    h2 = min(int(x2 * inv_width), side - 1)
-    count = 0
-    for o0 in range(-1, 2):
-        c0 = _wrap_cell(h0 + o0, side)
-        for o1 in range(-1, 2):
-            cells = (c0 * side + _wrap_cell(h1 + o1, side)) * side
-            for o2 in range(-1, 2):
-                j = head[cells + _wrap_cell(h2 + o2, side)]
-                while j >= 0:
-                    d0 = x0 - positions[j, 0]
-                    d0 -= box * np.rint(d0 * inv_box)
-                    d1 = x1 - positions[j, 1]
-                    d1 -= box * np.rint(d1 * inv_box)
-                    d2 = x2 - positions[j, 2]
-                    d2 -= box * np.rint(d2 * inv_box)
-                    reach = ri + radii[j]
-                    if count <= last:  # a full row takes no more writes
-                        pool[base + count] = j
-                    count += (d0 * d0 + d1 * d1 + d2 * d2 < reach * reach) & (j != i)
-                    j = nxt[j]
-    m = min(count, last + 1)
-    code_i = ref_code[i]
-    for a in range(base, base + m):
-        j = pool[a]
-        key = _pair_key(code_i, ref_code[j], 3, bits, per_side, sentinel)
-        pool[a] = (key << shift) | j
-    _sort_row(pool, base, m)
-    row_len[i] = count
+    for a in range(start, stop):
+        i = items[a]
+        base = at[i]
+        last = cap[i] - 1
+        x0 = positions[i, 0]
+        x1 = positions[i, 1]
+        x2 = positions[i, 2]
+        ri = radii[i] + extra
+        h0 = min(int(x0 * inv_width), side - 1)
+        h1 = min(int(x1 * inv_width), side - 1)
+        h2 = min(int(x2 * inv_width), side - 1)
+        count = 0
+        for o0 in range(-1, 2):
+            c0 = _wrap_cell(h0 + o0, side)
+            for o1 in range(-1, 2):
+                cells = (c0 * side + _wrap_cell(h1 + o1, side)) * side
+                for o2 in range(-1, 2):
+                    j = head[cells + _wrap_cell(h2 + o2, side)]
+                    while j >= 0:
+                        d0 = x0 - positions[j, 0]
+                        d0 -= box * np.rint(d0 * inv_box)
+                        d1 = x1 - positions[j, 1]
+                        d1 -= box * np.rint(d1 * inv_box)
+                        d2 = x2 - positions[j, 2]
+                        d2 -= box * np.rint(d2 * inv_box)
+                        reach = ri + radii[j]
+                        if count <= last:  # a full row takes no more writes
+                            pool[base + count] = j
+                        count += ((d0 * d0 + d1 * d1 + d2 * d2 < reach * reach)
+                                  & (j != i))
+                        j = nxt[j]
+        m = min(count, last + 1)
+        code_i = ref_code[i]
+        for q in range(base, base + m):
+            j = pool[q]
+            key = _pair_key(code_i, ref_code[j], 3, bits, per_side, sentinel)
+            pool[q] = (key << shift) | j
+        _sort_row(pool, base, m)
+        row_len[i] = count
 
 
 @njit(cache=True)
-def _build_one(i, positions, radii, geo, offsets, head, nxt, ref_code, pool, at,
-               cap, row_len):
+def _build_range(items, start, stop, positions, radii, geo, offsets, head, nxt,
+                 ref_code, pool, at, cap, row_len):
+    """Build the rows of ``items[start:stop]`` (one call for many rows: a
+    call with this many array arguments costs a good part of a row)."""
     if positions.shape[1] == 3 and geo[6] >= 3 and not geo[1]:
-        _build_row_3d(i, positions, radii, geo, head, nxt, ref_code, pool, at, cap,
-                      row_len)
+        _build_range_3d(items, start, stop, positions, radii, geo, head, nxt,
+                        ref_code, pool, at, cap, row_len)
     else:
-        _build_row(i, positions, radii, geo, offsets, head, nxt, ref_code, pool, at,
-                   cap, row_len)
+        _build_range_any(items, start, stop, positions, radii, geo, offsets, head,
+                         nxt, ref_code, pool, at, cap, row_len)
 
 
 @njit(cache=True, parallel=True)
 def _build_many_parallel(items, m, positions, radii, geo, offsets, head, nxt,
                          ref_code, pool, at, cap, row_len):
-    for a in prange(m):
-        _build_one(items[a], positions, radii, geo, offsets, head, nxt, ref_code,
-                   pool, at, cap, row_len)
+    chunks = (m + _CHUNK_ROWS - 1) // _CHUNK_ROWS
+    for c in prange(chunks):
+        _build_range(items, c * _CHUNK_ROWS, min(m, (c + 1) * _CHUNK_ROWS),
+                     positions, radii, geo, offsets, head, nxt, ref_code, pool,
+                     at, cap, row_len)
 
 
 @njit(cache=True)
@@ -371,9 +386,8 @@ def _build_many(items, m, positions, radii, geo, offsets, head, nxt, ref_code,
         _build_many_parallel(items, m, positions, radii, geo, offsets, head, nxt,
                              ref_code, pool, at, cap, row_len)
     else:
-        for a in range(m):
-            _build_one(items[a], positions, radii, geo, offsets, head, nxt,
-                       ref_code, pool, at, cap, row_len)
+        _build_range(items, 0, m, positions, radii, geo, offsets, head, nxt,
+                     ref_code, pool, at, cap, row_len)
 
 
 @njit(cache=True)
@@ -388,8 +402,8 @@ def _build_rows(items, m, positions, radii, geo, offsets, head, nxt, ref_code,
         if row_len[i] > cap[i]:
             pool = _relocate(i, row_len[i], 0, pool, at, cap, row_len, state,
                              block_top, block_end, policy)
-            _build_one(i, positions, radii, geo, offsets, head, nxt, ref_code,
-                       pool, at, cap, row_len)
+            _build_range(items, a, a + 1, positions, radii, geo, offsets, head,
+                         nxt, ref_code, pool, at, cap, row_len)
     return pool
 
 
@@ -870,47 +884,55 @@ def _scan(items, m, step, seed, weight_kind, weight_param, positions, radii, geo
 # ------------------------------------------------------------ moves
 
 
-@njit(cache=True, inline="always")
-def _move_one(a, active, factor_kind, scale, spread, seed, step, factors,
-              positions, geo, vec, displacement, skin2, ref_code, left_cell,
-              events):
+@njit(cache=True)
+def _move_range(start, stop, active, factor_kind, scale, spread, seed, step,
+                factors, positions, geo, vec, displacement, skin2, ref_code,
+                left_cell, events):
+    """Move the spheres ``active[start:stop]`` and note their events.
+
+    One call for many spheres: a helper called per sphere, even one
+    inlined by numba, made a serial move about three times slower.
+    """
     box, per_side, bits, side, inv_width = geo[0], geo[2], geo[3], geo[6], geo[7]
-    i = active[a]
-    if factor_kind == FACTOR_BATCH:
-        f = factors[i]
-    else:
-        f = _factor(factor_kind, scale, spread, seed, step, i)
-    events[a] = 0
-    if f == 0.0:
-        return
-    old = _list_cell(positions, i, inv_width, side)
-    moved2 = 0.0
-    for k in range(positions.shape[1]):
-        dx = f * vec[i, k]
-        positions[i, k] = wrap(positions[i, k] + dx, box)
-        displacement[i, k] += np.float32(dx)
-        moved2 += np.float64(displacement[i, k]) ** 2
-    event = 0
-    if _list_cell(positions, i, inv_width, side) != old:
-        left_cell[a] = old
-        event |= _LEFT_CELL
-    code = _ref_code(positions, i, box, per_side, bits)
-    if code != ref_code[i]:
-        ref_code[i] = code
-        event |= _LEFT_REF_CELL
-    if moved2 > skin2:
-        event |= _LEFT_SKIN
-    events[a] = event
+    for a in range(start, stop):
+        i = active[a]
+        if factor_kind == FACTOR_BATCH:
+            f = factors[i]
+        else:
+            f = _factor(factor_kind, scale, spread, seed, step, i)
+        events[a] = 0
+        if f == 0.0:
+            continue
+        old = _list_cell(positions, i, inv_width, side)
+        moved2 = 0.0
+        for k in range(positions.shape[1]):
+            dx = f * vec[i, k]
+            positions[i, k] = wrap(positions[i, k] + dx, box)
+            displacement[i, k] += np.float32(dx)
+            moved2 += np.float64(displacement[i, k]) ** 2
+        event = 0
+        if _list_cell(positions, i, inv_width, side) != old:
+            left_cell[a] = old
+            event |= _LEFT_CELL
+        code = _ref_code(positions, i, box, per_side, bits)
+        if code != ref_code[i]:
+            ref_code[i] = code
+            event |= _LEFT_REF_CELL
+        if moved2 > skin2:
+            event |= _LEFT_SKIN
+        events[a] = event
 
 
 @njit(cache=True, parallel=True)
 def _move_parallel(active, n_active, factor_kind, scale, spread, seed, step,
                    factors, positions, geo, vec, displacement, skin2, ref_code,
                    left_cell, events):
-    for a in prange(n_active):
-        _move_one(a, active, factor_kind, scale, spread, seed, step, factors,
-                  positions, geo, vec, displacement, skin2, ref_code, left_cell,
-                  events)
+    chunks = (n_active + _CHUNK_MOVES - 1) // _CHUNK_MOVES
+    for c in prange(chunks):
+        _move_range(c * _CHUNK_MOVES, min(n_active, (c + 1) * _CHUNK_MOVES),
+                    active, factor_kind, scale, spread, seed, step, factors,
+                    positions, geo, vec, displacement, skin2, ref_code, left_cell,
+                    events)
 
 
 @njit(cache=True)
@@ -925,10 +947,9 @@ def _move(active, n_active, factor_kind, scale, spread, batch_size, seed, step,
                        factors, positions, geo, vec, displacement, skin2, ref_code,
                        left_cell, events)
     else:
-        for a in range(n_active):
-            _move_one(a, active, factor_kind, scale, spread, seed, step, factors,
-                      positions, geo, vec, displacement, skin2, ref_code,
-                      left_cell, events)
+        _move_range(0, n_active, active, factor_kind, scale, spread, seed, step,
+                    factors, positions, geo, vec, displacement, skin2, ref_code,
+                    left_cell, events)
 
 
 # ------------------------------------------------------------ driver

@@ -46,7 +46,7 @@ from numba import njit, prange
 
 from . import _rng
 from .dynamics import (
-    FACTOR_BATCH, _batch_factors, _factor, collect_active, take_record,
+    FACTOR_BATCH, _batch_factors, _factor, take_record,
 )
 from .loss import (
     WEIGHT_HALF_PAIR_UNIFORM, WEIGHT_ONE, WEIGHT_PAIR_UNIFORM, _random_direction,
@@ -981,9 +981,8 @@ def _setup(positions, radii, geo, offsets, head, nxt, ref_code, pool, at, cap,
 
 
 @njit(cache=True)
-def _take_marked(marks, flag, items):
+def _take_marked(marks, flag, items, n):
     """Collect (ascending) and clear the marked spheres not yet active."""
-    n = flag.shape[0]
     words = marks.view(np.uint64)
     m = 0
     for w in range(words.shape[0]):
@@ -995,6 +994,26 @@ def _take_marked(marks, flag, items):
                 m += 1
         words[w] = 0
     return m
+
+
+@njit(cache=True)
+def _collect_flagged(flag, n, shares, active):
+    """Fill ``active`` with the flagged spheres in index order; returns
+    their number and the loss summed in that order (as
+    ``dynamics.collect_active``). Eight unflagged spheres in a row cost
+    one test, so the pass follows the active spheres."""
+    words = flag.view(np.uint64)
+    m = 0
+    for w in range(words.shape[0]):
+        if words[w] == 0:
+            continue
+        for i in range(8 * w, min(8 * w + 8, n)):  # m <= i: stays below n
+            active[m] = i
+            m += flag[i]
+    loss = 0.0
+    for a in range(m):
+        loss += shares[active[a]]
+    return m, loss
 
 
 @njit(cache=True)
@@ -1014,9 +1033,8 @@ def _advance_kernel(
                       displacement, items)
         _scan(items, n, t, seed, weight_kind, weight_param, positions, radii, geo,
               pool, at, row_len, vec, shares, found, marks, flag, False)
-        n_active, loss = collect_active(found, shares, active)
-        for q in range(n_active):
-            flag[active[q]] = 1
+        flag[:n] = found[:n]
+        n_active, loss = _collect_flagged(flag, n, shares, active)
 
     while True:
         absorbed = n_active == 0
@@ -1056,38 +1074,18 @@ def _advance_kernel(
         # rescan: every sphere active at the start, then those it now touches
         _scan(active, n_active, t, seed, weight_kind, weight_param, positions,
               radii, geo, pool, at, row_len, vec, shares, found, marks, flag, True)
-        m = _take_marked(marks, flag, items)
+        m = _take_marked(marks, flag, items, n)
         new = found[n_active:]
         _scan(items, m, t, seed, weight_kind, weight_param, positions, radii, geo,
               pool, at, row_len, vec, shares, new, marks, flag, False)
 
-        # merge both ascending lists into the new active list, from the back
-        # (the marked spheres were inactive, so both fit in ``active``), then
-        # slide the kept ones to the front and add the loss in index order
-        p = n_active
-        q = m
-        w = n_active + m
-        while p > 0 or q > 0:
-            if q == 0 or (p > 0 and active[p - 1] > items[q - 1]):
-                p -= 1
-                i = active[p]
-                keep = found[p] > 0
-            else:
-                q -= 1
-                i = items[q]
-                keep = new[q] > 0
-            if keep:
-                w -= 1
-                active[w] = i
-                flag[i] = 1
-            else:
-                flag[i] = 0
-        n_active = n_active + m - w
-        loss = 0.0
+        # the new active list: both scans' results as flags, then the
+        # flagged spheres in index order
         for a in range(n_active):
-            i = active[w + a]
-            active[a] = i
-            loss += shares[i]
+            flag[active[a]] = found[a]
+        for q in range(m):
+            flag[items[q]] = new[q]
+        n_active, loss = _collect_flagged(flag, n, shares, active)
 
 
 class FastEngine:
@@ -1150,7 +1148,7 @@ class FastEngine:
         self.found = np.empty(n, dtype=np.uint8)  # 1: has a contact
         self.events = np.empty(n, dtype=np.uint8)
         self.marks = np.zeros(-(-n // 8) * 8, dtype=np.uint8)
-        self.flag = np.zeros(n, dtype=np.uint8)
+        self.flag = np.zeros(-(-n // 8) * 8, dtype=np.uint8)  # 1: active
         self.n_active = 0
         self.loss = 0.0
         self.geo = None

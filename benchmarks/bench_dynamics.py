@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python benchmarks/bench_dynamics.py            # full run, about 12 min
+    python benchmarks/bench_dynamics.py            # full run, about 25 min
     python benchmarks/bench_dynamics.py --quick    # under 2 min
     python benchmarks/bench_dynamics.py --out benchmarks/results.md
 
@@ -33,6 +33,7 @@ import numpy as np
 import packing_lite as pl
 from packing_lite import _engine, dynamics
 from packing_lite.neighbors import CellGrid
+from sweep_baseline import time_sweep
 
 EPS = 0.02
 DYNAMICS = {
@@ -44,9 +45,9 @@ DYNAMICS = {
 }
 FULL = {"sizes": {2_000: 1000, 20_000: 1000, 200_000: 100},
         "phis": (0.50, 0.60, 0.64, 0.70), "repeats": 3, "curve_n": 20_000,
-        "cold": True}
+        "cold": True, "baseline_steps": 1000}
 QUICK = {"sizes": {2_000: 300, 20_000: 150}, "phis": (0.60,), "repeats": 3,
-         "curve_n": 5_000, "cold": False}
+         "curve_n": 5_000, "cold": False, "baseline_steps": 150}
 
 
 def _spread(values, scale=1.0, digits=0):
@@ -187,6 +188,21 @@ def activity_table(samples, n):
     return "\n".join(lines)
 
 
+def baseline(config, n=20_000, phi=0.60):
+    """The half-shell sweep of ``sweep_baseline`` against the engine's BRO,
+    alternating, one thread: ns per particle-step of each."""
+    steps = config["baseline_steps"]
+    numba.set_num_threads(1)
+    time_sweep(2000, phi, 3)  # compile
+    sweep, engine = [], []
+    for r in range(config["repeats"]):
+        sweep.append(time_sweep(n, phi, steps, EPS, seed=2 + r)[0])
+        engine.append(_time_run(DYNAMICS["BRO"], pl.random_packing(n, phi, dim=3, seed=1),
+                                steps, 2 + r)[0])
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    return np.array(sweep), np.array(engine), steps
+
+
 def reference_cost(n=20_000, steps=30):
     packing = pl.random_packing(n, 0.60, dim=3, seed=1)
     rule = dynamics._bro_rule(packing, EPS, "particle")[0]
@@ -300,6 +316,8 @@ def main(argv=None):
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     print("reference engine", file=sys.stderr, flush=True)
     reference = reference_cost(n=config["curve_n"])
+    print("half-shell sweep baseline", file=sys.stderr, flush=True)
+    sweep, engine, sweep_steps = baseline(config)
     print("start-up", file=sys.stderr, flush=True)
     cold, warm = startup(3, config["cold"])
     print("memory", file=sys.stderr, flush=True)
@@ -319,6 +337,13 @@ def main(argv=None):
         activity_table(samples, config["curve_n"]), "",
         f"Reference engine (full rebuild and scan every step), same system, "
         f"1 thread: {_spread(reference, 1e9)} ns per particle-step.", "",
+        "### Against a half-shell sweep",
+        f"BRO, N = 20000, phi = 0.60, {sweep_steps} steps from a random start, "
+        "1 thread, the two alternating: cell lists rebuilt every step and one "
+        "half-shell sweep over all spheres (`benchmarks/sweep_baseline.py`, the "
+        "algorithm of the authors' C++ code, in numba): "
+        f"{_spread(sweep, 1e9)} ns per particle-step; this engine: "
+        f"{_spread(engine, 1e9)} ns; ratio {_spread(sweep / engine, digits=2)}.", "",
         "### Start-up and memory", "",
         "| quantity | value |", "|---|---|",
         ("| import to end of first step, empty cache (compiles) | "

@@ -1,0 +1,176 @@
+"""The baseline the engine's speed is compared with on the same machine.
+
+Particle-wise BRO done the way the fastest published implementation does
+it: cell lists rebuilt from scratch every step and one half-shell sweep
+over all spheres (each pair of neighbouring cells visited once, each
+overlapping pair's unit vector added to both spheres), then every active
+sphere moved. It draws the same kicks as ``packing_lite.run_bro`` (the same
+hashed random numbers), so one step from the same packing gives the same
+positions up to the order in which contacts are added (about 1e-15), and
+a run has the same statistics. It is plain numba on one thread, written
+for speed but without the engine's neighbour rows or active set.
+
+Run from the repository root::
+
+    python benchmarks/sweep_baseline.py     # check against run_bro, time it
+"""
+
+import sys
+import time
+
+import numpy as np
+from numba import njit
+
+import packing_lite as pl
+from packing_lite import _rng
+
+# the 13 cells ahead of a cell in a 3D half-shell sweep (and the cell itself)
+_AHEAD = np.array([(dx, dy, dz) for dx in (-1, 0, 1) for dy in (-1, 0, 1)
+                   for dz in (-1, 0, 1) if (dx, dy, dz) > (0, 0, 0)],
+                  dtype=np.int64)
+
+
+@njit(cache=True)
+def _sort_into_cells(positions, side, inv_width, start, order, cell_of):
+    """Counting sort of the spheres by cell: cell c holds
+    ``order[start[c]:start[c + 1]]``."""
+    n = positions.shape[0]
+    start[:] = 0
+    for i in range(n):
+        c = 0
+        for k in range(3):
+            c = c * side + min(int(positions[i, k] * inv_width), side - 1)
+        cell_of[i] = c
+        start[c + 1] += 1
+    for c in range(side**3):
+        start[c + 1] += start[c]
+    fill = start[:-1].copy()
+    for i in range(n):
+        c = cell_of[i]
+        order[fill[c]] = i
+        fill[c] += 1
+
+
+@njit(cache=True)
+def _sweep(positions, radii, box, side, start, order, ahead, vec, active):
+    """Sum of unit vectors away from overlapping partners, each pair once:
+    sphere i meets the spheres after it in its own cell and all spheres in
+    the 13 cells ahead."""
+    inv_box = 1.0 / box
+    vec[:] = 0.0
+    active[:] = 0
+    for cx in range(side):
+        for cy in range(side):
+            for cz in range(side):
+                c = (cx * side + cy) * side + cz
+                for a in range(start[c], start[c + 1]):
+                    i = order[a]
+                    x0 = positions[i, 0]
+                    x1 = positions[i, 1]
+                    x2 = positions[i, 2]
+                    for o in range(ahead.shape[0] + 1):
+                        if o == 0:
+                            first, stop = a + 1, start[c + 1]
+                        else:
+                            e = (((cx + ahead[o - 1, 0]) % side) * side
+                                 + (cy + ahead[o - 1, 1]) % side) * side
+                            e += (cz + ahead[o - 1, 2]) % side
+                            first, stop = start[e], start[e + 1]
+                        for q in range(first, stop):
+                            j = order[q]
+                            d0 = x0 - positions[j, 0]
+                            d0 -= box * np.rint(d0 * inv_box)
+                            d1 = x1 - positions[j, 1]
+                            d1 -= box * np.rint(d1 * inv_box)
+                            d2 = x2 - positions[j, 2]
+                            d2 -= box * np.rint(d2 * inv_box)
+                            r2 = d0 * d0 + d1 * d1 + d2 * d2
+                            contact = radii[i] + radii[j]
+                            if r2 < contact * contact and r2 > 0.0:
+                                r = np.sqrt(r2)
+                                u0, u1, u2 = d0 / r, d1 / r, d2 / r
+                                vec[i, 0] += u0
+                                vec[i, 1] += u1
+                                vec[i, 2] += u2
+                                vec[j, 0] -= u0
+                                vec[j, 1] -= u1
+                                vec[j, 2] -= u2
+                                active[i] = 1
+                                active[j] = 1
+
+
+@njit(cache=True)
+def run_sweep_bro(positions, radii, box, eps, steps, seed):
+    """BRO for ``steps`` steps (or until absorbed), in place; returns the
+    active fraction at the start of each step taken."""
+    n = positions.shape[0]
+    side = max(3, int(box / (2.0 * radii.max())))
+    inv_width = side / box
+    start = np.empty(side**3 + 1, dtype=np.int64)
+    order = np.empty(n, dtype=np.int64)
+    cell_of = np.empty(n, dtype=np.int64)
+    vec = np.empty((n, 3))
+    active = np.empty(n, dtype=np.uint8)
+    f_a = np.empty(steps)
+    for t in range(steps):
+        _sort_into_cells(positions, side, inv_width, start, order, cell_of)
+        _sweep(positions, radii, box, side, start, order, _AHEAD, vec, active)
+        moving = 0
+        for i in range(n):
+            if active[i]:
+                moving += 1
+                f = eps * _rng.uniform(seed, t, i, 0, _rng.STREAM_FACTOR)
+                for k in range(3):
+                    x = positions[i, k] + f * vec[i, k]
+                    positions[i, k] = x - box * np.floor(x / box)
+        f_a[t] = moving / n
+        if moving == 0:
+            return f_a[:t + 1]
+    return f_a
+
+
+def time_sweep(n, phi, steps, eps=0.02, seed=2, packing_seed=1):
+    """Wall seconds per particle-step of the baseline and its mean f_a."""
+    packing = pl.random_packing(n, phi, dim=3, seed=packing_seed)
+    positions = np.array(packing.positions)
+    started = time.perf_counter()
+    f_a = run_sweep_bro(positions, np.asarray(packing.radii, dtype=float),
+                        packing.box, eps, steps, seed)
+    elapsed = time.perf_counter() - started
+    return elapsed / (n * len(f_a)), float(np.mean(f_a))
+
+
+def check_against_run_bro(n=2000, phi=0.6, eps=0.02, seed=2):
+    """Largest coordinate difference after one step, and after 300 steps
+    the mean f_a of both (they part ways, as chaotic runs do, but keep the
+    same statistics)."""
+    packing = pl.random_packing(n, phi, dim=3, seed=1)
+    mine = np.array(packing.positions)
+    run_sweep_bro(mine, np.asarray(packing.radii, dtype=float), packing.box, eps,
+                  1, seed)
+    theirs = pl.run_bro(packing, eps, 1, seed=seed).packing.positions
+    gap = np.abs(mine - theirs)
+    gap = np.minimum(gap, packing.box - gap).max()
+    mine = np.array(packing.positions)
+    f_a = run_sweep_bro(mine, np.asarray(packing.radii, dtype=float), packing.box,
+                        eps, 300, seed)
+    result = pl.run_bro(packing, eps, 300, seed=seed)
+    during = result.times < result.steps
+    return gap, float(np.mean(f_a)), float(np.mean(result.active_fraction[during]))
+
+
+def main():
+    gap, mine, engine = check_against_run_bro()
+    print(f"one step from the same packing: largest difference {gap:.1e}; "
+          f"mean f_a over 300 steps: baseline {mine:.3f}, run_bro {engine:.3f}")
+    if gap > 1e-9:
+        sys.exit("the baseline does not take the same steps as run_bro")
+    time_sweep(2000, 0.6, 5)  # compile
+    for n in (2000, 20000):
+        cost, f_a = time_sweep(n, 0.6, 300)
+        print(f"N = {n}, phi = 0.60, 300 steps: {cost * 1e9:.0f} ns per "
+              f"particle-step (mean f_a {f_a:.2f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -9,7 +9,9 @@ Run from the repository root::
 It prints markdown tables: nanoseconds per particle-step and per
 active-particle-step of BRO and SGD (b_f = 0.75 and 1) in 3D at
 eps = lr = 0.02 from a uniform random start, with one and two threads;
-the cost of a step against the active fraction f_a; the time from
+the same with the spheres relabelled in cell order; BRO against a
+half-shell sweep (``sweep_baseline.py``); the cost of a step against the
+active fraction f_a; the time from
 ``import packing_lite`` to the end of the first step with an empty and a
 filled compilation cache; and the peak memory per particle. Every figure
 is the median of several repeats, with the smallest and largest in
@@ -45,9 +47,11 @@ DYNAMICS = {
 }
 FULL = {"sizes": {2_000: 1000, 20_000: 1000, 200_000: 100},
         "phis": (0.50, 0.60, 0.64, 0.70), "repeats": 3, "curve_n": 20_000,
-        "cold": True, "baseline_steps": 1000}
+        "cold": True, "baseline_steps": 1000,
+        "ordered": {20_000: 1000, 200_000: 100}}
 QUICK = {"sizes": {2_000: 300, 20_000: 150}, "phis": (0.60,), "repeats": 3,
-         "curve_n": 5_000, "cold": False, "baseline_steps": 150}
+         "curve_n": 5_000, "cold": False, "baseline_steps": 150,
+         "ordered": {20_000: 150}}
 
 
 def _spread(values, scale=1.0, digits=0):
@@ -105,6 +109,43 @@ def throughput(config):
                       f"{np.median(two) * 1e9:6.1f} ns", file=sys.stderr, flush=True)
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     return rows
+
+
+def cell_order(config, phi=0.60):
+    """BRO and SGD (b_f = 0.75) from the same random start with labels as
+    drawn and relabelled in cell order (``Packing.sorted_by_cell``), the
+    two alternating: ns per particle-step, 1 and 2 threads."""
+    threads = (1, min(2, numba.config.NUMBA_NUM_THREADS))
+    rows = []
+    for name in ("BRO", "SGD b_f=0.75"):
+        for n, steps in config["ordered"].items():
+            drawn = pl.random_packing(n, phi, dim=3, seed=1)
+            packings = {"drawn": drawn, "cells": drawn.sorted_by_cell()}
+            times = {(label, nt): [] for label in packings for nt in threads}
+            for nt in threads:
+                numba.set_num_threads(nt)
+                for r in range(config["repeats"]):
+                    for label, packing in packings.items():
+                        times[label, nt].append(
+                            _time_run(DYNAMICS[name], packing, steps, 2 + r)[0])
+            rows.append((name, n, steps, {k: np.array(v) for k, v in times.items()}))
+            print(f"  {name:13s} n={n:<7d} cell order: 1 thread "
+                  f"{np.median(times['cells', 1]) * 1e9:6.1f} ns (as drawn "
+                  f"{np.median(times['drawn', 1]) * 1e9:6.1f})", file=sys.stderr,
+                  flush=True)
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    return rows, threads[1]
+
+
+def cell_order_table(rows, two):
+    lines = ["| dynamics | N | steps | threads | labels as drawn: ns / particle-step "
+             "| in cell order | ratio |", "|---|---|---|---|---|---|---|"]
+    for name, n, steps, times in rows:
+        for nt in sorted({k[1] for k in times}):
+            drawn, cells = times["drawn", nt], times["cells", nt]
+            lines.append(f"| {name} | {n} | {steps} | {nt} | {_spread(drawn, 1e9)} "
+                         f"| {_spread(cells, 1e9)} | {_spread(cells / drawn, digits=2)} |")
+    return "\n".join(lines)
 
 
 def throughput_table(rows):
@@ -310,6 +351,8 @@ def main(argv=None):
 
     print("throughput", file=sys.stderr, flush=True)
     rows = throughput(config)
+    print("labels in cell order", file=sys.stderr, flush=True)
+    ordered, two = cell_order(config)
     print("cost against f_a", file=sys.stderr, flush=True)
     numba.set_num_threads(1)
     samples, curve_steps = activity_curve(config["curve_n"])
@@ -331,6 +374,11 @@ def main(argv=None):
         "The CPU time of a one-thread run is less sensitive to other work on "
         "the machine than its wall time." % config["repeats"],
         "", throughput_table(rows), "",
+        "### Labels in cell order",
+        "The same random starts relabelled with `Packing.sorted_by_cell()` "
+        "(spheres close in space close in memory), phi = 0.60, both labellings "
+        "alternating; median (min-max) of %d runs, wall clock." % config["repeats"],
+        "", cell_order_table(ordered, two), "",
         "### Cost of a step against the active fraction",
         f"One BRO run, N = {config['curve_n']}, phi = 0.60, 1 thread, timed in "
         f"segments of 20 steps until it absorbed ({curve_steps} steps).", "",

@@ -146,6 +146,39 @@ class Packing:
         """A packing with the same box and radii and new ``positions``."""
         return Packing(positions, self._box, _copy_radius(self._radius))
 
+    def cell_order(self):
+        """Sphere indices sorted by cell of a grid about one contact
+        distance wide: cells in row-major order (the cell along the last
+        axis varies fastest), spheres within a cell by index.
+
+        In this order spheres close in space are close in memory. The
+        dynamics give the same physics whatever the labels, but run
+        several times faster on large packings labelled this way (see
+        :meth:`sorted_by_cell`).
+        """
+        side = max(1, int(self._box // self.max_contact))
+        cells = np.minimum((self._positions * (side / self._box)).astype(np.int64),
+                           side - 1)
+        return np.lexsort(cells.T[::-1])
+
+    def sorted_by_cell(self):
+        """The same spheres relabelled in :meth:`cell_order`: sphere k of
+        the result is sphere ``cell_order()[k]`` of this packing (with its
+        radius).
+
+        A random packing's labels are in the order its centres were drawn,
+        so neighbours lie far apart in memory; relabelled, a step of BRO or
+        SGD takes about 0.85 x the time at N = 20 000 and half the time at
+        N = 200 000 (README, benchmarks). Runs from the two labellings
+        differ sphere by sphere (kicks are drawn per label) but have the
+        same statistics.
+        """
+        order = self.cell_order()
+        radius = self._radius
+        if np.ndim(radius) != 0:
+            radius = np.asarray(radius)[order]
+        return Packing(self._positions[order], self._box, radius)
+
     def _adopt(self, positions):
         """:meth:`with_positions` for a C-contiguous float64 array that the
         caller hands over and no longer uses: it is wrapped in place and

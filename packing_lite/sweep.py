@@ -41,7 +41,9 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from . import analysis
-from ._validation import check_int as _check_int, check_n, check_path, check_steps
+from ._validation import (
+    check_choice, check_int as _check_int, check_n, check_path, check_steps,
+)
 from .io import atomic_savez, make_folder, read_archive
 
 __all__ = ["run_sweep", "load_sweep", "load_run", "summarize_sweep", "run_key"]
@@ -197,7 +199,7 @@ def run_key(spec):
 
 
 def _make_spec(dynamics, phi, n, dim, steps, record_every, variant, params,
-               replica, base_seed, radius_ratio=None):
+               replica, base_seed, radius_ratio=None, labels="drawn"):
     spec = {
         "version": FORMAT_VERSION,
         "dynamics": dynamics,
@@ -216,13 +218,15 @@ def _make_spec(dynamics, phi, n, dim, steps, record_every, variant, params,
         # only when set, so monodisperse keys stay what they were
         spec["radius_ratio"] = radius_ratio
         start["radius_ratio"] = radius_ratio
+    if labels != "drawn":  # the same centres, relabelled: a different run
+        spec["labels"] = labels
     spec["packing_seed"] = _seed_from(base_seed, _digest(start))
     spec["seed"] = _seed_from(base_seed, _digest(spec))
     return spec
 
 
 def _grid(dynamics, phis, ns, lists, n_seeds, dim, steps, record_every,
-          variant, base_seed, radius_ratio):
+          variant, base_seed, radius_ratio, labels):
     names = list(lists)
     specs = []
     for n in ns:
@@ -232,7 +236,7 @@ def _grid(dynamics, phis, ns, lists, n_seeds, dim, steps, record_every,
                 for replica in range(n_seeds):
                     specs.append(_make_spec(
                         dynamics, phi, n, dim, steps, record_every, variant,
-                        params, replica, base_seed, radius_ratio))
+                        params, replica, base_seed, radius_ratio, labels))
     return specs
 
 
@@ -264,6 +268,8 @@ def _execute_run(spec):
         radius[spec["n"] // 2:] *= spec["radius_ratio"]
     packing = random_packing(spec["n"], spec["phi"], dim=spec["dim"],
                              seed=spec["packing_seed"], radius=radius)
+    if spec.get("labels") == "cells":
+        packing = packing.sorted_by_cell()
     common = dict(steps=spec["steps"], seed=spec["seed"],
                   record_every=spec["record_every"], progress=False)
     params = spec["params"]
@@ -337,6 +343,7 @@ def _row(spec, payload, analysis_options, cached):
         "n": n,
         "phi": spec["phi"],
         "radius_ratio": spec.get("radius_ratio", math.nan),
+        "labels": spec.get("labels", "drawn"),
     }
     for name in _ALL_PARAMETERS:
         row[name] = params.get(name, math.nan)
@@ -415,9 +422,9 @@ def _completed(executor, specs, threads):
 
 
 def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
-              record_every=1, variant="particle", radius_ratio=None, base_seed=0,
-              results_dir=None, executor=None, threads=None, progress=True,
-              callback=None, analysis_options=None):
+              record_every=1, variant="particle", radius_ratio=None,
+              labels="drawn", base_seed=0, results_dir=None, executor=None,
+              threads=None, progress=True, callback=None, analysis_options=None):
     """Run a grid of absorbing-state runs and tabulate their steady states.
 
     The grid is every combination of ``n``, the values in ``params``,
@@ -459,6 +466,12 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
         the others ``0.5 * radius_ratio`` (> 0). Monodisperse (all 0.5) by
         default. Monodisperse packings crystallise in 2D at small kicks;
         the usual disordered choice there is 1.4.
+    labels : {"drawn", "cells"}, optional
+        Sphere labels of the random start: in the order the centres were
+        drawn, or relabelled by cell (:meth:`Packing.sorted_by_cell`), which
+        keeps neighbours close in memory and makes large runs faster (about
+        half the time at N = 200 000). The physics is the same; the runs
+        differ sphere by sphere, so the choice is part of each run's key.
     base_seed : int, optional
         Root of all seeds, >= 0. Two sweeps with the same base seed give
         the same run at the same grid point.
@@ -493,7 +506,7 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
     pandas.DataFrame
         One row per run, in grid order (``n``, parameters, ``phi``,
         replica), with columns: ``dynamics``, ``variant``, ``dim``, ``n``,
-        ``phi``, ``radius_ratio`` (NaN if monodisperse), ``eps``, ``lr``, ``batch_fraction``, ``batch_size`` (NaN
+        ``phi``, ``radius_ratio`` (NaN if monodisperse), ``labels``, ``eps``, ``lr``, ``batch_fraction``, ``batch_size`` (NaN
         where they do not apply), ``replica``, ``max_steps``,
         ``record_every``, ``steps`` (steps taken), ``absorbed``,
         ``absorption_time``, ``f_a``, ``f_a_err``, ``steady``,
@@ -514,6 +527,7 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
         radius_ratio = _canonical_float(radius_ratio, "radius_ratio")
         if not radius_ratio > 0:
             raise ValueError(f"radius_ratio must be > 0, got {radius_ratio}")
+    labels = check_choice(labels, "labels", ("drawn", "cells"))
     if threads is not None:
         threads = _check_int(threads, "threads", 1)
     elif executor is not None:
@@ -529,7 +543,7 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
         )
 
     specs = _grid(dynamics, phis, ns, lists, n_seeds, dim, steps, record_every,
-                  variant, base_seed, radius_ratio)
+                  variant, base_seed, radius_ratio, labels)
     rows = [None] * len(specs)
     if results_dir is not None:
         results_dir = make_folder(check_path(results_dir, "results_dir"),

@@ -76,6 +76,25 @@ def test_mixture_in_2d():
         sweep.run_sweep(**grid, radius_ratio=0)
 
 
+def test_labels_in_cell_order(serial):
+    import packing_lite as pl
+
+    cells = sweep.run_sweep(**{**GRID, "phi": [0.62], "n_seeds": 1},
+                            labels="cells")
+    drawn = serial[(serial["phi"] == 0.62) & (serial["replica"] == 0)]
+    row = cells.iloc[0]
+    assert row["labels"] == "cells" and drawn["labels"].iloc[0] == "drawn"
+    # the same centres, relabelled: same packing seed, another run
+    assert row["packing_seed"] == drawn["packing_seed"].iloc[0]
+    assert row["key"] != drawn["key"].iloc[0] and row["seed"] != drawn["seed"].iloc[0]
+    start = pl.random_packing(200, 0.62, seed=int(row["packing_seed"])).sorted_by_cell()
+    again = pl.run_bro(start, 0.05, 200, seed=int(row["seed"]), record_every=10)
+    assert row["f_a_final"] == again.active_fraction[-1]
+    assert row["steps"] == again.steps
+    with pytest.raises(ValueError, match="labels must be one of"):
+        sweep.run_sweep(**GRID, labels="sorted")
+
+
 def test_thread_pool_equals_serial(serial):
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
         table = sweep.run_sweep(**GRID, executor=pool)

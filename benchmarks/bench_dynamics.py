@@ -144,7 +144,8 @@ def cell_order_table(rows, two):
         for nt in sorted({k[1] for k in times}):
             drawn, cells = times["drawn", nt], times["cells", nt]
             lines.append(f"| {name} | {n} | {steps} | {nt} | {_spread(drawn, 1e9)} "
-                         f"| {_spread(cells, 1e9)} | {_spread(cells / drawn, digits=2)} |")
+                         f"| {_spread(cells, 1e9)} "
+                         f"| {_spread(cells / drawn, digits=2)} |")
     return "\n".join(lines)
 
 
@@ -238,8 +239,8 @@ def baseline(config, n=20_000, phi=0.60):
     sweep, engine = [], []
     for r in range(config["repeats"]):
         sweep.append(time_sweep(n, phi, steps, EPS, seed=2 + r)[0])
-        engine.append(_time_run(DYNAMICS["BRO"], pl.random_packing(n, phi, dim=3, seed=1),
-                                steps, 2 + r)[0])
+        start = pl.random_packing(n, phi, dim=3, seed=1)
+        engine.append(_time_run(DYNAMICS["BRO"], start, steps, 2 + r)[0])
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     return np.array(sweep), np.array(engine), steps
 

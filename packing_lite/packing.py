@@ -168,7 +168,7 @@ class Packing:
 
         A random packing's labels are in the order its centres were drawn,
         so neighbours lie far apart in memory; relabelled, a step of BRO or
-        SGD takes about 0.85 x the time at N = 20 000 and half the time at
+        SGD takes about 0.8 x the time at N = 20 000 and 0.35-0.45 x at
         N = 200 000 (README, benchmarks). Runs from the two labellings
         differ sphere by sphere (kicks are drawn per label) but have the
         same statistics.

@@ -127,7 +127,8 @@ def test_sorted_by_cell_relabels_spheres_with_their_radii():
     relabelled = packing.sorted_by_cell()
     assert np.array_equal(relabelled.positions, packing.positions[order])
     assert np.array_equal(relabelled.radii, radii[order])
-    assert relabelled.box == packing.box and relabelled.phi == pytest.approx(packing.phi)
+    assert relabelled.box == packing.box
+    assert relabelled.phi == pytest.approx(packing.phi)
     # the same overlaps, under the new labels
     before = {tuple(sorted(p)) for p in pl.overlapping_pairs(packing)}
     after = {tuple(sorted((order[i], order[j])))

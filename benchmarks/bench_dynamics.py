@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python benchmarks/bench_dynamics.py            # full run, about 25 min
+    python benchmarks/bench_dynamics.py            # full run, about 30 min
     python benchmarks/bench_dynamics.py --quick    # under 2 min
     python benchmarks/bench_dynamics.py --out benchmarks/results.md
 

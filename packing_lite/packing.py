@@ -156,7 +156,9 @@ class Packing:
         several times faster on large packings labelled this way (see
         :meth:`sorted_by_cell`).
         """
-        side = max(1, int(self._box // self.max_contact))
+        # at most n cells a side: no overflow in boxes many orders of
+        # magnitude wider than a sphere
+        side = int(max(1.0, min(self._box / self.max_contact, self.n)))
         cells = np.minimum((self._positions * (side / self._box)).astype(np.int64),
                            side - 1)
         return np.lexsort(cells.T[::-1])

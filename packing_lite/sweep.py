@@ -599,7 +599,8 @@ def load_sweep(results_dir, *, analysis_options=None):
     table = pd.DataFrame(rows)
     if table.empty:
         return table
-    order = ["dynamics", "radius_ratio", "n", *_ALL_PARAMETERS, "phi", "replica"]
+    order = ["dynamics", "radius_ratio", "labels", "n", *_ALL_PARAMETERS, "phi",
+             "replica"]
     return table.sort_values(order, kind="stable").reset_index(drop=True)
 
 
@@ -639,8 +640,9 @@ def summarize_sweep(table, *, tau="tau_reach"):
     Returns
     -------
     pandas.DataFrame
-        One row per grid point (dynamics, variant, dim, ``n``, parameters,
-        ``phi``, step budget) with ``n_runs``, ``f_a`` and ``f_a_err``
+        One row per grid point (dynamics, variant, dim, ``radius_ratio``,
+        ``labels``, ``n``, parameters, ``phi``, step budget; those of them in
+        ``table``) with ``n_runs``, ``f_a`` and ``f_a_err``
         (mean over replicas and its standard error, absorbed runs counting
         as 0, see :func:`packing_lite.analysis.ensemble_mean`), ``tau`` and
         ``tau_err``, ``absorbed_fraction``, ``steady_fraction`` and
@@ -653,7 +655,7 @@ def summarize_sweep(table, *, tau="tau_reach"):
     if missing:
         raise ValueError(f"table lacks columns {sorted(missing)}")
 
-    by = [c for c in ["dynamics", "variant", "dim", "radius_ratio", "n",
+    by = [c for c in ["dynamics", "variant", "dim", "radius_ratio", "labels", "n",
                       *_ALL_PARAMETERS,
                       "phi", "max_steps", "record_every"] if c in table.columns]
     out = []

@@ -117,13 +117,15 @@ def test_runs_that_start_at_a_later_step_match():
 @pytest.mark.parametrize("name", ["bro", "sgd-fraction", "sgd-pair"])
 def test_one_and_two_threads_give_identical_runs(name):
     # large enough for the parallel loops (2048 items and more) to run
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba is limited to one thread (NUMBA_NUM_THREADS)")
     packing = pl.random_packing(3000, 0.62, dim=3, seed=31)
     rule = DYNAMICS[name](packing)
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
         one = _run(packing, rule, "fast", steps=40)
-        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        numba.set_num_threads(2)
         two = _run(packing, rule, "fast", steps=40)
     finally:
         numba.set_num_threads(before)

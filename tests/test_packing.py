@@ -138,3 +138,13 @@ def test_sorted_by_cell_relabels_spheres_with_their_radii():
     # overlapping pairs drops from about n / 3 to a small fraction of it
     gap = np.mean([abs(i - j) for i, j in pl.overlapping_pairs(relabelled)])
     assert gap < 400 / 6
+
+
+@pytest.mark.parametrize("phi, dim", [(1e-19, 1), (1e-60, 3)])
+def test_cell_order_in_boxes_far_wider_than_a_sphere(phi, dim):
+    # box / contact distance beyond the 64-bit integers: no more cells a
+    # side than spheres, so the cell index never overflows
+    packing = pl.random_packing(5, phi, dim=dim, seed=1)
+    order = packing.cell_order()
+    assert sorted(order.tolist()) == list(range(5))
+    assert np.array_equal(packing.sorted_by_cell().positions, packing.positions[order])

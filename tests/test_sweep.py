@@ -93,6 +93,11 @@ def test_labels_in_cell_order(serial):
     assert row["steps"] == again.steps
     with pytest.raises(ValueError, match="labels must be one of"):
         sweep.run_sweep(**GRID, labels="sorted")
+    # runs of the two labellings start from the same centres: a summary
+    # keeps them apart instead of counting them as independent replicas
+    both = sweep.summarize_sweep(pd.concat([drawn, cells]))
+    assert list(both["labels"]) == ["cells", "drawn"]
+    assert list(both["n_runs"]) == [1, 1]
 
 
 def test_thread_pool_equals_serial(serial):

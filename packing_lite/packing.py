@@ -179,7 +179,8 @@ class Packing:
         radius = self._radius
         if np.ndim(radius) != 0:
             radius = np.asarray(radius)[order]
-        return Packing(self._positions[order], self._box, radius)
+        # the reordered positions are a fresh array: kept, not copied again
+        return Packing._owning(self._positions[order], self._box, radius)
 
     def _adopt(self, positions):
         """:meth:`with_positions` for a C-contiguous float64 array that the

@@ -10,7 +10,7 @@ It prints markdown tables: nanoseconds per particle-step and per
 active-particle-step of BRO and SGD (b_f = 0.75 and 1) in 3D at
 eps = lr = 0.02 from a uniform random start, with one and two threads;
 the same with the spheres relabelled in cell order; BRO against a
-half-shell sweep (``sweep_baseline.py``); the cost of a step against the
+half-shell sweep in numba and in C++ (``sweep_baseline.py``); the cost of a step against the
 active fraction f_a; the time from
 ``import packing_lite`` to the end of the first step with an empty and a
 filled compilation cache; and the peak memory per particle. Every figure
@@ -35,7 +35,7 @@ import numpy as np
 import packing_lite as pl
 from packing_lite import _engine, dynamics
 from packing_lite.neighbors import CellGrid
-from sweep_baseline import time_sweep
+from sweep_baseline import cpp_baseline, time_sweep
 
 EPS = 0.02
 DYNAMICS = {
@@ -231,18 +231,42 @@ def activity_table(samples, n):
 
 
 def baseline(config, n=20_000, phi=0.60):
-    """The half-shell sweep of ``sweep_baseline`` against the engine's BRO,
-    alternating, one thread: ns per particle-step of each."""
+    """The half-shell sweeps of ``sweep_baseline`` (numba, and C++ if it
+    builds) against the engine's BRO, alternating: seconds per
+    particle-step, one thread, and C++ against the engine with two."""
     steps = config["baseline_steps"]
-    numba.set_num_threads(1)
     time_sweep(2000, phi, 3)  # compile
-    sweep, engine = [], []
+    plan = [(1, "numba"), (1, "engine")]
+    if cpp_baseline() is not None:
+        plan.insert(1, (1, "C++"))
+        if numba.config.NUMBA_NUM_THREADS >= 2:
+            plan += [(2, "C++"), (2, "engine")]
+    times = {key: [] for key in plan}
     for r in range(config["repeats"]):
-        sweep.append(time_sweep(n, phi, steps, EPS, seed=2 + r)[0])
-        start = pl.random_packing(n, phi, dim=3, seed=1)
-        engine.append(_time_run(DYNAMICS["BRO"], start, steps, 2 + r)[0])
+        for nt, who in plan:
+            if who == "engine":
+                numba.set_num_threads(nt)
+                start = pl.random_packing(n, phi, dim=3, seed=1)
+                times[nt, who].append(_time_run(DYNAMICS["BRO"], start, steps,
+                                                2 + r)[0])
+            else:
+                times[nt, who].append(time_sweep(n, phi, steps, EPS, seed=2 + r,
+                                                 language=who, threads=nt)[0])
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-    return np.array(sweep), np.array(engine), steps
+    return {key: np.array(value) for key, value in times.items()}, steps
+
+
+def baseline_table(times):
+    lines = ["| threads | half-shell sweep | ns per particle-step | this engine "
+             "| sweep / engine |", "|---|---|---|---|---|"]
+    for (nt, who), values in times.items():
+        if who == "engine":
+            continue
+        engine = times[nt, "engine"]
+        lines.append(f"| {nt} | {who} | {_spread(values, 1e9)} | "
+                     f"{_spread(engine, 1e9)} | "
+                     f"{np.median(values) / np.median(engine):.2f} |")
+    return "\n".join(lines)
 
 
 def reference_cost(n=20_000, steps=30):
@@ -361,7 +385,7 @@ def main(argv=None):
     print("reference engine", file=sys.stderr, flush=True)
     reference = reference_cost(n=config["curve_n"])
     print("half-shell sweep baseline", file=sys.stderr, flush=True)
-    sweep, engine, sweep_steps = baseline(config)
+    sweeps, sweep_steps = baseline(config)
     print("start-up", file=sys.stderr, flush=True)
     cold, warm = startup(3, config["cold"])
     print("memory", file=sys.stderr, flush=True)
@@ -388,11 +412,11 @@ def main(argv=None):
         f"1 thread: {_spread(reference, 1e9)} ns per particle-step.", "",
         "### Against a half-shell sweep",
         f"BRO, N = 20000, phi = 0.60, {sweep_steps} steps from a random start, "
-        "1 thread, the two alternating: cell lists rebuilt every step and one "
-        "half-shell sweep over all spheres (`benchmarks/sweep_baseline.py`, the "
-        "algorithm of the authors' C++ code, in numba): "
-        f"{_spread(sweep, 1e9)} ns per particle-step; this engine: "
-        f"{_spread(engine, 1e9)} ns; ratio {_spread(sweep / engine, digits=2)}.", "",
+        "all runs alternating: cell lists rebuilt every step and one half-shell "
+        "sweep over all spheres (`benchmarks/sweep_baseline.py`, the algorithm "
+        "of the authors' C++ code, in numba and in C++ with OpenMP built with "
+        "-O3 -march=native -ffp-contract=off); median (min-max) of "
+        f"{config['repeats']} runs, wall clock.", "", baseline_table(sweeps), "",
         "### Start-up and memory", "",
         "| quantity | value |", "|---|---|",
         ("| import to end of first step, empty cache (compiles) | "

@@ -7,15 +7,23 @@ overlapping pair's unit vector added to both spheres), then every active
 sphere moved. It draws the same kicks as ``packing_lite.run_bro`` (the same
 hashed random numbers), so one step from the same packing gives the same
 positions up to the order in which contacts are added (about 1e-15), and
-a run has the same statistics. It is plain numba on one thread, written
-for speed but without the engine's neighbour rows or active set.
+a run has the same statistics. It is written for speed but without the
+engine's neighbour rows or active set, twice: in numba (one thread) and
+in C++ with OpenMP (``sweep_baseline.cpp``, compiled here with ``-O3
+-march=native`` when a C++ compiler is found). With one thread the two
+add the contacts in the same order and take bit-identical steps.
 
 Run from the repository root::
 
     python benchmarks/sweep_baseline.py     # check against run_bro, time it
 """
 
+import ctypes
+import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -129,15 +137,88 @@ def run_sweep_bro(positions, radii, box, eps, steps, seed):
     return f_a
 
 
-def time_sweep(n, phi, steps, eps=0.02, seed=2, packing_seed=1):
+_CPP_FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-fopenmp", "-shared",
+              "-fPIC")
+_cpp = {}
+
+
+def cpp_baseline():
+    """The C++ sweep as a ctypes function, compiled on first use into a
+    temporary folder; None (with the reason printed) if no compiler."""
+    if "sweep" in _cpp:
+        return _cpp["sweep"]
+    _cpp["sweep"] = None
+    compiler = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
+    if compiler is None:
+        print("no C++ compiler found (set CXX): C++ baseline skipped",
+              file=sys.stderr)
+        return None
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                          "sweep_baseline.cpp")
+    folder = tempfile.mkdtemp(prefix="sweep_baseline_")
+    library = os.path.join(folder, "sweep_baseline.so")
+    built = subprocess.run([compiler, *_CPP_FLAGS, source, "-o", library],
+                           capture_output=True, text=True)
+    if built.returncode != 0:
+        print(f"{compiler} could not build the C++ baseline: C++ baseline "
+              f"skipped\n{built.stderr}", file=sys.stderr)
+        return None
+    sweep = ctypes.CDLL(library).sweep_bro
+    pointer = ctypes.POINTER(ctypes.c_double)
+    sweep.argtypes = [pointer, pointer, ctypes.c_int64, ctypes.c_double,
+                      ctypes.c_double, ctypes.c_int64, ctypes.c_int64,
+                      ctypes.c_int64, pointer]
+    sweep.restype = ctypes.c_int64
+    _cpp["sweep"] = sweep
+    return sweep
+
+
+def run_sweep_bro_cpp(positions, radii, box, eps, steps, seed, threads=1):
+    """:func:`run_sweep_bro` in C++ with ``threads`` OpenMP threads."""
+    sweep = cpp_baseline()
+    if sweep is None:
+        raise RuntimeError("the C++ baseline could not be built")
+    if positions.dtype != np.float64 or not positions.flags.c_contiguous:
+        raise ValueError("positions must be a C-contiguous float64 array")
+    radii = np.ascontiguousarray(radii, dtype=np.float64)
+    f_a = np.empty(steps)
+    pointer = ctypes.POINTER(ctypes.c_double)
+    taken = sweep(positions.ctypes.data_as(pointer), radii.ctypes.data_as(pointer),
+                  positions.shape[0], box, eps, steps, seed, threads,
+                  f_a.ctypes.data_as(pointer))
+    return f_a[:taken]
+
+
+def time_sweep(n, phi, steps, eps=0.02, seed=2, packing_seed=1, language="numba",
+               threads=1):
     """Wall seconds per particle-step of the baseline and its mean f_a."""
     packing = pl.random_packing(n, phi, dim=3, seed=packing_seed)
     positions = np.array(packing.positions)
+    radii = np.asarray(packing.radii, dtype=float)
     started = time.perf_counter()
-    f_a = run_sweep_bro(positions, np.asarray(packing.radii, dtype=float),
-                        packing.box, eps, steps, seed)
+    if language == "numba":
+        f_a = run_sweep_bro(positions, radii, packing.box, eps, steps, seed)
+    else:
+        f_a = run_sweep_bro_cpp(positions, radii, packing.box, eps, steps, seed,
+                                threads)
     elapsed = time.perf_counter() - started
     return elapsed / (n * len(f_a)), float(np.mean(f_a))
+
+
+def check_cpp(n=2000, phi=0.6, eps=0.02, seed=2, steps=300):
+    """Largest coordinate difference between the C++ and the numba sweep
+    after ``steps`` steps (one thread: zero) and with two threads."""
+    packing = pl.random_packing(n, phi, dim=3, seed=1)
+    radii = np.asarray(packing.radii, dtype=float)
+    numba_run = np.array(packing.positions)
+    run_sweep_bro(numba_run, radii, packing.box, eps, steps, seed)
+    gaps = []
+    for threads in (1, 2):
+        mine = np.array(packing.positions)
+        run_sweep_bro_cpp(mine, radii, packing.box, eps, steps, seed, threads)
+        gap = np.abs(mine - numba_run)
+        gaps.append(np.minimum(gap, packing.box - gap).max())
+    return gaps
 
 
 def check_against_run_bro(n=2000, phi=0.6, eps=0.02, seed=2):
@@ -166,10 +247,19 @@ def main():
     if gap > 1e-9:
         sys.exit("the baseline does not take the same steps as run_bro")
     time_sweep(2000, 0.6, 5)  # compile
+    languages = ["numba"]
+    if cpp_baseline() is not None:
+        one, two = check_cpp()
+        print(f"C++ against numba after 300 steps: largest difference {one:.1e} "
+              f"(one thread), {two:.1e} (two threads)")
+        if one != 0.0:
+            sys.exit("the C++ baseline does not take the numba baseline's steps")
+        languages.append("C++")
     for n in (2000, 20000):
-        cost, f_a = time_sweep(n, 0.6, 300)
-        print(f"N = {n}, phi = 0.60, 300 steps: {cost * 1e9:.0f} ns per "
-              f"particle-step (mean f_a {f_a:.2f})")
+        for language in languages:
+            cost, f_a = time_sweep(n, 0.6, 300, language=language)
+            print(f"{language}, N = {n}, phi = 0.60, 300 steps, one thread: "
+                  f"{cost * 1e9:.0f} ns per particle-step (mean f_a {f_a:.2f})")
 
 
 if __name__ == "__main__":

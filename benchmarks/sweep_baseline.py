@@ -20,6 +20,7 @@ Run from the repository root::
 
 import ctypes
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -143,27 +144,35 @@ _cpp = {}
 
 
 def cpp_baseline():
-    """The C++ sweep as a ctypes function, compiled on first use into a
-    temporary folder; None (with the reason printed) if no compiler."""
+    """The C++ sweep as a ctypes function, compiled on first use (with the
+    compiler named by ``CXX``, else g++ or c++); None, with the reason
+    printed, if it cannot be built."""
     if "sweep" in _cpp:
         return _cpp["sweep"]
     _cpp["sweep"] = None
-    compiler = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
-    if compiler is None:
+    compiler = shlex.split(os.environ.get("CXX", "")) or [
+        found for found in (shutil.which("g++"), shutil.which("c++")) if found][:1]
+    if not compiler:
         print("no C++ compiler found (set CXX): C++ baseline skipped",
               file=sys.stderr)
         return None
     source = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                           "sweep_baseline.cpp")
     folder = tempfile.mkdtemp(prefix="sweep_baseline_")
-    library = os.path.join(folder, "sweep_baseline.so")
-    built = subprocess.run([compiler, *_CPP_FLAGS, source, "-o", library],
-                           capture_output=True, text=True)
-    if built.returncode != 0:
-        print(f"{compiler} could not build the C++ baseline: C++ baseline "
-              f"skipped\n{built.stderr}", file=sys.stderr)
-        return None
-    sweep = ctypes.CDLL(library).sweep_bro
+    try:
+        library = os.path.join(folder, "sweep_baseline.so")
+        try:
+            built = subprocess.run([*compiler, *_CPP_FLAGS, source, "-o", library],
+                                   capture_output=True, text=True)
+            if built.returncode != 0:
+                raise OSError(built.stderr)
+            sweep = ctypes.CDLL(library).sweep_bro
+        except (OSError, AttributeError) as error:
+            print(f"{' '.join(compiler)} could not build the C++ baseline: "
+                  f"C++ baseline skipped\n{error}", file=sys.stderr)
+            return None
+    finally:  # a loaded library needs no file
+        shutil.rmtree(folder, ignore_errors=True)
     pointer = ctypes.POINTER(ctypes.c_double)
     sweep.argtypes = [pointer, pointer, ctypes.c_int64, ctypes.c_double,
                       ctypes.c_double, ctypes.c_int64, ctypes.c_int64,
@@ -178,6 +187,8 @@ def run_sweep_bro_cpp(positions, radii, box, eps, steps, seed, threads=1):
     sweep = cpp_baseline()
     if sweep is None:
         raise RuntimeError("the C++ baseline could not be built")
+    if int(threads) < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
     if positions.dtype != np.float64 or not positions.flags.c_contiguous:
         raise ValueError("positions must be a C-contiguous float64 array")
     radii = np.ascontiguousarray(radii, dtype=np.float64)

@@ -35,7 +35,7 @@ import numpy as np
 import packing_lite as pl
 from packing_lite import _engine, dynamics
 from packing_lite.neighbors import CellGrid
-from sweep_baseline import cpp_baseline, time_sweep
+from sweep_baseline import _CPP_FLAGS, check_cpp, cpp_baseline, time_sweep
 
 EPS = 0.02
 DYNAMICS = {
@@ -232,15 +232,28 @@ def activity_table(samples, n):
 
 def baseline(config, n=20_000, phi=0.60):
     """The half-shell sweeps of ``sweep_baseline`` (numba, and C++ if it
-    builds) against the engine's BRO, alternating: seconds per
-    particle-step, one thread, and C++ against the engine with two."""
+    builds and takes the numba sweep's steps) against the engine's BRO,
+    alternating: seconds per particle-step with one thread, and C++ against
+    the engine with two; and notes on what was left out."""
     steps = config["baseline_steps"]
     time_sweep(2000, phi, 3)  # compile
     plan = [(1, "numba"), (1, "engine")]
-    if cpp_baseline() is not None:
-        plan.insert(1, (1, "C++"))
-        if numba.config.NUMBA_NUM_THREADS >= 2:
-            plan += [(2, "C++"), (2, "engine")]
+    notes = []
+    if cpp_baseline() is None:
+        notes.append("The C++ sweep is left out: no C++ compiler could build it.")
+    else:
+        one, two = check_cpp(steps=100)
+        if one != 0.0:
+            notes.append(f"The C++ sweep is left out: with one thread its steps "
+                         f"differ from the numba sweep's (by {one:.1e} after 100 "
+                         "steps; compiler flags in CXX?).")
+        else:
+            plan.insert(1, (1, "C++"))
+            if numba.config.NUMBA_NUM_THREADS < 2 or two is None:
+                notes.append("Two-thread rows are left out: numba or OpenMP "
+                             "has a single thread here.")
+            else:
+                plan += [(2, "C++"), (2, "engine")]
     times = {key: [] for key in plan}
     for r in range(config["repeats"]):
         for nt, who in plan:
@@ -253,7 +266,7 @@ def baseline(config, n=20_000, phi=0.60):
                 times[nt, who].append(time_sweep(n, phi, steps, EPS, seed=2 + r,
                                                  language=who, threads=nt)[0])
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-    return {key: np.array(value) for key, value in times.items()}, steps
+    return {key: np.array(value) for key, value in times.items()}, steps, notes
 
 
 def baseline_table(times):
@@ -385,7 +398,7 @@ def main(argv=None):
     print("reference engine", file=sys.stderr, flush=True)
     reference = reference_cost(n=config["curve_n"])
     print("half-shell sweep baseline", file=sys.stderr, flush=True)
-    sweeps, sweep_steps = baseline(config)
+    sweeps, sweep_steps, sweep_notes = baseline(config)
     print("start-up", file=sys.stderr, flush=True)
     cold, warm = startup(3, config["cold"])
     print("memory", file=sys.stderr, flush=True)
@@ -415,8 +428,9 @@ def main(argv=None):
         "all runs alternating: cell lists rebuilt every step and one half-shell "
         "sweep over all spheres (`benchmarks/sweep_baseline.py`, the algorithm "
         "of the authors' C++ code, in numba and in C++ with OpenMP built with "
-        "-O3 -march=native -ffp-contract=off); median (min-max) of "
-        f"{config['repeats']} runs, wall clock.", "", baseline_table(sweeps), "",
+        f"{' '.join(_CPP_FLAGS[:3])}); median (min-max) of "
+        f"{config['repeats']} runs, wall clock. " + " ".join(sweep_notes), "",
+        baseline_table(sweeps), "",
         "### Start-up and memory", "",
         "| quantity | value |", "|---|---|",
         ("| import to end of first step, empty cache (compiles) | "

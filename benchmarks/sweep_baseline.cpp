@@ -7,11 +7,13 @@
 //
 // Threads split the sweep by slabs of cells along x; each thread adds into
 // its own copy of the sums, and the copies are added in a fixed order, so
-// a run does not depend on how the work was scheduled.
+// a run does not depend on how the work was scheduled (a run stops if
+// OpenMP gives it fewer threads than asked).
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <new>
 #include <vector>
 
 #ifdef _OPENMP
@@ -48,20 +50,18 @@ inline int wrap_cell(int c, int side) {
 extern "C" {
 
 // Run up to `steps` steps of BRO in place on `positions` (n x 3, row
-// major); writes the active fraction at the start of each step taken into
-// `f_a` and returns how many steps were taken (fewer if absorbed).
+// major, in [0, box)) with `side` cells a side, each at least one contact
+// distance wide (the caller checks the arguments); writes the active
+// fraction at the start of each step taken into `f_a` and returns how many
+// steps were taken (fewer if absorbed), or -1 if out of memory, or -2 if
+// OpenMP ran fewer threads than asked (how many in `used_threads`).
 int64_t sweep_bro(double *positions, const double *radii, int64_t n, double box,
-                  double eps, int64_t steps, int64_t seed, int64_t threads,
-                  double *f_a) {
+                  double eps, int64_t steps, uint64_t seed, int64_t threads,
+                  int64_t side, double *f_a, int64_t *used_threads) try {
 #ifdef _OPENMP
+    omp_set_dynamic(0);
     omp_set_num_threads(static_cast<int>(threads));
-#else
-    threads = 1;
 #endif
-    double r_max = 0.0;
-    for (int64_t i = 0; i < n; ++i) r_max = std::fmax(r_max, radii[i]);
-    int side = static_cast<int>(box / (2.0 * r_max));
-    if (side < 3) side = 3;
     const int64_t n_cells = static_cast<int64_t>(side) * side * side;
     const double inv_width = side / box;
     const double inv_box = 1.0 / box;
@@ -81,6 +81,7 @@ int64_t sweep_bro(double *positions, const double *radii, int64_t n, double box,
                     ++na;
                 }
 
+    *used_threads = threads;
     for (int64_t t = 0; t < steps; ++t) {
         // counting sort of the spheres by cell
         std::fill(start.begin(), start.end(), 0);
@@ -98,10 +99,13 @@ int64_t sweep_bro(double *positions, const double *radii, int64_t n, double box,
         for (int64_t i = 0; i < n; ++i) order[fill[cell_of[i]]++] = i;
 
         // half-shell sweep
+        int64_t team = 1;
 #pragma omp parallel
         {
 #ifdef _OPENMP
             const int64_t me = omp_get_thread_num();
+#pragma omp single
+            team = omp_get_num_threads();
 #else
             const int64_t me = 0;
 #endif
@@ -165,6 +169,11 @@ int64_t sweep_bro(double *positions, const double *radii, int64_t n, double box,
             }
         }
 
+        if (team != threads) {  // a copy of the sums would not be cleared
+            *used_threads = team;
+            return -2;
+        }
+
         // add the threads' sums in a fixed order and move the active spheres
         int64_t moving = 0;
 #pragma omp parallel for schedule(static) reduction(+ : moving)
@@ -190,6 +199,8 @@ int64_t sweep_bro(double *positions, const double *radii, int64_t n, double box,
         if (moving == 0) return t + 1;
     }
     return steps;
+} catch (const std::bad_alloc &) {
+    return -1;
 }
 
 }  // extern "C"

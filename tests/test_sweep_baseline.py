@@ -1,0 +1,108 @@
+"""The half-shell sweep baselines of ``benchmarks/sweep_baseline.py``.
+
+The README compares the engine's speed with them, so they must take the
+steps of ``run_bro``: the numba sweep up to the order in which contacts are
+added, the C++ sweep with one thread exactly as the numba sweep.
+"""
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+import packing_lite as pl
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks"))
+import sweep_baseline as sb  # noqa: E402
+
+EPS = 0.02
+
+
+def _start(n, phi, seed, mixture=False):
+    radius = np.where(np.arange(n) % 2 == 0, 0.5, 0.7) if mixture else 0.5
+    packing = pl.random_packing(n, phi, dim=3, seed=seed, radius=radius)
+    return packing, np.array(packing.positions), np.array(packing.radii, dtype=float)
+
+
+def _gap(a, b, box):
+    gap = np.abs(a - b)
+    return np.minimum(gap, box - gap).max()
+
+
+@pytest.fixture(scope="module")
+def cpp():
+    if sb.cpp_baseline() is None:
+        pytest.skip("no C++ compiler builds the C++ baseline here")
+
+
+@pytest.mark.parametrize("mixture", [False, True])
+def test_one_sweep_step_is_a_run_bro_step(mixture):
+    packing, positions, radii = _start(600, 0.6, 3, mixture)
+    f_a = sb.run_sweep_bro(positions, radii, packing.box, EPS, 1, 7)
+    result = pl.run_bro(packing, EPS, 1, seed=7)
+    # contacts are added in another order: a few roundings of O(1) numbers
+    assert _gap(positions, result.packing.positions, packing.box) < 1e-13
+    assert f_a[0] == result.active_fraction[0]
+
+
+@pytest.mark.parametrize("mixture", [False, True])
+def test_cpp_sweep_takes_the_numba_sweeps_steps(cpp, mixture):
+    packing, start, radii = _start(800, 0.62, 5, mixture)
+    mine, theirs = start.copy(), start.copy()
+    f_cpp = sb.run_sweep_bro_cpp(mine, radii, packing.box, EPS, 40, 11, threads=1)
+    f_numba = sb.run_sweep_bro(theirs, radii, packing.box, EPS, 40, 11)
+    assert np.array_equal(mine, theirs)
+    assert np.array_equal(f_cpp, f_numba)
+
+
+def test_cpp_sweep_with_two_threads_adds_the_same_contacts(cpp):
+    packing, start, radii = _start(800, 0.62, 5)
+    mine, theirs = start.copy(), start.copy()
+    try:
+        sb.run_sweep_bro_cpp(mine, radii, packing.box, EPS, 3, 11, threads=2)
+    except RuntimeError as error:  # OpenMP gives one thread here
+        pytest.skip(str(error))
+    sb.run_sweep_bro(theirs, radii, packing.box, EPS, 3, 11)
+    assert 0.0 < _gap(mine, theirs, packing.box) < 1e-12
+
+
+def test_an_absorbing_run_stops_at_the_same_step(cpp):
+    packing, start, radii = _start(300, 0.3, 2)
+    mine, theirs = start.copy(), start.copy()
+    f_cpp = sb.run_sweep_bro_cpp(mine, radii, packing.box, EPS, 500, 4)
+    f_numba = sb.run_sweep_bro(theirs, radii, packing.box, EPS, 500, 4)
+    assert f_numba[-1] == 0.0 and len(f_numba) < 500
+    assert np.array_equal(f_cpp, f_numba) and np.array_equal(mine, theirs)
+
+
+BAD = {
+    "flat positions": (lambda x, r, b: (x.reshape(-1), r, b, EPS, 5, 2), "shape"),
+    "outside the box": (lambda x, r, b: (x - b / 2, r, b, EPS, 5, 2), r"\[0, box\)"),
+    "radii too short": (lambda x, r, b: (x, r[:10], b, EPS, 5, 2), "radii"),
+    "eps above box": (lambda x, r, b: (x, r, b, 2 * b, 5, 2), "eps"),
+    "eps nan": (lambda x, r, b: (x, r, b, float("nan"), 5, 2), "eps"),
+    "seed above 2^63": (lambda x, r, b: (x, r, b, EPS, 5, 2**64 + 5), "seed"),
+    "steps not an integer": (lambda x, r, b: (x, r, b, EPS, 5.0, 2), "steps"),
+    "box too narrow": (lambda x, r, b: (x / b, r, 1.0, EPS, 5, 2), "three contact"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_arguments_are_refused_with_their_name(case):
+    make, words = BAD[case]
+    packing, positions, radii = _start(100, 0.2, 1)
+    arguments = make(positions.copy(), radii, packing.box)
+    with pytest.raises(ValueError, match=words):
+        sb.run_sweep_bro(*arguments)
+
+
+def test_read_only_positions_and_bad_thread_counts_are_refused(cpp):
+    packing, positions, radii = _start(100, 0.2, 1)
+    frozen = positions.copy()
+    frozen.setflags(write=False)
+    with pytest.raises(ValueError, match="writeable"):
+        sb.run_sweep_bro_cpp(frozen, radii, packing.box, EPS, 5, 2)
+    for threads in (0, -1, 300, 2.0):
+        with pytest.raises(ValueError, match="threads"):
+            sb.run_sweep_bro_cpp(positions, radii, packing.box, EPS, 5, 2, threads)

@@ -427,7 +427,8 @@ def main(argv=None):
         f"BRO, N = 20000, phi = 0.60, {sweep_steps} steps from a random start, "
         "all runs alternating: cell lists rebuilt every step and one half-shell "
         "sweep over all spheres (`benchmarks/sweep_baseline.py`, the algorithm "
-        "of the authors' C++ code, in numba and in C++ with OpenMP built with "
+        "described for the authors' C++ code, in numba and in C++ with OpenMP "
+        "built with "
         f"{' '.join(_CPP_FLAGS[:3])}); median (min-max) of "
         f"{config['repeats']} runs, wall clock. " + " ".join(sweep_notes), "",
         baseline_table(sweeps), "",

@@ -41,6 +41,21 @@ inline double uniform(uint64_t seed, uint64_t step, uint64_t a, uint64_t b,
     return static_cast<double>(h >> 11) * (1.0 / 9007199254740992.0);
 }
 
+// packing_lite.packing.wrap: a coordinate wrapped into [0, box), with its
+// corrections for results that round onto box or below 0
+inline double wrap(double x, double box) {
+    if (0.0 <= x && x < box) return x;
+    double y = x - box * std::floor(x / box);
+    if (y < 0.0) y += box;
+    if (y >= box) y = 0.0;
+    if (!(0.0 <= y && y < box)) {
+        y = std::fmod(x, box);
+        if (y < 0.0) y += box;
+        if (y >= box) y = 0.0;
+    }
+    return y;
+}
+
 inline int wrap_cell(int c, int side) {
     return c < 0 ? c + side : (c >= side ? c - side : c);
 }
@@ -190,10 +205,8 @@ int64_t sweep_bro(double *positions, const double *radii, int64_t n, double box,
             ++moving;
             const double f = eps * uniform(seed, t, i, 0, kStreamFactor);
             const double s[3] = {s0, s1, s2};
-            for (int k = 0; k < 3; ++k) {
-                const double x = positions[3 * i + k] + f * s[k];
-                positions[3 * i + k] = x - box * std::floor(x / box);
-            }
+            for (int k = 0; k < 3; ++k)
+                positions[3 * i + k] = wrap(positions[3 * i + k] + f * s[k], box);
         }
         f_a[t] = static_cast<double>(moving) / static_cast<double>(n);
         if (moving == 0) return t + 1;

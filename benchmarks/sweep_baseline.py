@@ -26,9 +26,11 @@ import numbers
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import numpy as np
@@ -36,6 +38,7 @@ from numba import njit
 
 import packing_lite as pl
 from packing_lite import _rng
+from packing_lite.packing import wrap
 
 # the 13 cells ahead of a cell in a 3D half-shell sweep (and the cell itself)
 _AHEAD = np.array([(dx, dy, dz) for dx in (-1, 0, 1) for dy in (-1, 0, 1)
@@ -132,17 +135,35 @@ def _run_sweep_bro(positions, radii, box, eps, steps, seed, side):
                 f = eps * _rng.uniform(seed, t, i, 0, _rng.STREAM_FACTOR)
                 for k in range(3):
                     x = positions[i, k] + f * vec[i, k]
-                    positions[i, k] = x - box * np.floor(x / box)
+                    positions[i, k] = wrap(x, box)
         f_a[t] = moving / n
         if moving == 0:
             return f_a[:t + 1]
     return f_a
 
 
+_MAX_STEPS = 10**7  # the active fractions take 8 bytes a step
+_MAX_THREADS = 64
+
+
+def _integer(name, value, low, high):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not (
+            low <= value <= high):
+        raise ValueError(f"{name} must be an integer in [{low}, {high}], got "
+                         f"{value!r}")
+    return int(value)
+
+
+def _real(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    return float(value)
+
+
 def _checked(positions, radii, box, eps, steps, seed):
-    """The arguments of a sweep, checked; returns the radii as an array
-    and the cells per side (at least one contact distance wide, at most
-    about 2 n cells)."""
+    """The arguments of a sweep, checked; returns them converted, with the
+    cells per side (at least one contact distance wide, at most about 2 n
+    cells)."""
     if not (isinstance(positions, np.ndarray) and positions.dtype == np.float64
             and positions.ndim == 2 and positions.shape[1] == 3
             and positions.flags.c_contiguous and positions.flags.writeable):
@@ -151,7 +172,7 @@ def _checked(positions, radii, box, eps, steps, seed):
     n = positions.shape[0]
     if n < 1:
         raise ValueError("positions must hold at least one sphere")
-    box = float(box)
+    box = _real("box", box)
     if not (np.isfinite(box) and box > 0.0):
         raise ValueError(f"box must be finite and > 0, got {box}")
     if not (np.all(np.isfinite(positions)) and positions.min() >= 0.0
@@ -163,29 +184,28 @@ def _checked(positions, radii, box, eps, steps, seed):
     if not 6.0 * radii.max() <= box:
         raise ValueError("box must be at least three contact distances wide "
                          f"(6 x the largest radius = {6.0 * radii.max()}), got {box}")
-    eps = float(eps)
+    eps = _real("eps", eps)
     if not 0.0 <= eps <= box:  # larger kicks leave the box by many widths
         raise ValueError(f"eps must be in [0, box = {box}], got {eps}")
-    for name, value, high in (("steps", steps, 2**40), ("seed", seed, 2**63 - 1)):
-        if not (isinstance(value, numbers.Integral) and 0 <= value <= high):
-            raise ValueError(f"{name} must be an integer in [0, {high}], got {value!r}")
+    steps = _integer("steps", steps, 0, _MAX_STEPS)
+    seed = _integer("seed", seed, 0, 2**63 - 1)
     side = min(int(box / (2.0 * radii.max())), int(np.cbrt(2.0 * n)) + 1)
-    return radii, max(3, side)
+    return radii, box, eps, steps, seed, max(3, side)
 
 
 def run_sweep_bro(positions, radii, box, eps, steps, seed):
     """BRO for ``steps`` steps (or until absorbed), moving ``positions``
     in place; returns the active fraction at the start of each step
     taken."""
-    radii, side = _checked(positions, radii, box, eps, steps, seed)
-    return _run_sweep_bro(positions, radii, float(box), float(eps), int(steps),
-                          int(seed), side)
+    return _run_sweep_bro(positions, *_checked(positions, radii, box, eps, steps,
+                                               seed))
 
 
 _CPP_FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-fopenmp", "-shared",
               "-fPIC")
 _BUILD_SECONDS = 300
 _cpp = {}
+_cpp_lock = threading.Lock()
 
 
 def _build(compiler, folder):
@@ -196,13 +216,19 @@ def _build(compiler, folder):
     library = os.path.join(folder, "sweep_baseline.so")
     # flags given in CXX come after ours, so they can override them
     command = [compiler[0], *_CPP_FLAGS, *compiler[1:], source, "-o", library]
+    # in a session of its own, so that a compiler that hangs goes with all
+    # the processes it started
+    compiling = subprocess.Popen(command, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True,
+                                 errors="replace", start_new_session=True)
     try:
-        built = subprocess.run(command, capture_output=True, text=True,
-                               errors="replace", timeout=_BUILD_SECONDS)
+        said, _ = compiling.communicate(timeout=_BUILD_SECONDS)
     except subprocess.TimeoutExpired:
+        os.killpg(compiling.pid, signal.SIGKILL)
+        compiling.communicate()
         raise OSError(f"no result after {_BUILD_SECONDS} s") from None
-    if built.returncode != 0:
-        raise OSError(f"exit code {built.returncode}\n{built.stdout}{built.stderr}")
+    if compiling.returncode != 0:
+        raise OSError(f"exit code {compiling.returncode}\n{said}")
     try:
         return ctypes.CDLL(library).sweep_bro
     except AttributeError:
@@ -213,9 +239,13 @@ def cpp_baseline():
     """The C++ sweep as a ctypes function, compiled on first use (with the
     compiler and flags named by ``CXX``, else g++ or c++); None, with the
     reason printed, if it cannot be built."""
-    if "sweep" in _cpp:
+    with _cpp_lock:
+        if "sweep" not in _cpp:
+            _cpp["sweep"] = _load_cpp()
         return _cpp["sweep"]
-    _cpp["sweep"] = None
+
+
+def _load_cpp():
     try:
         compiler = shlex.split(os.environ.get("CXX", ""))
     except ValueError as error:
@@ -242,16 +272,15 @@ def cpp_baseline():
                       ctypes.c_int64, ctypes.c_int64, pointer,
                       ctypes.POINTER(ctypes.c_int64)]
     sweep.restype = ctypes.c_int64
-    _cpp["sweep"] = sweep
     return sweep
 
 
 def run_sweep_bro_cpp(positions, radii, box, eps, steps, seed, threads=1):
     """:func:`run_sweep_bro` in C++ with ``threads`` OpenMP threads (1 to
-    256). Raises RuntimeError if OpenMP runs another number of threads."""
-    radii, side = _checked(positions, radii, box, eps, steps, seed)
-    if not (isinstance(threads, numbers.Integral) and 1 <= threads <= 256):
-        raise ValueError(f"threads must be an integer in [1, 256], got {threads!r}")
+    64). Raises RuntimeError if OpenMP runs another number of threads."""
+    radii, box, eps, steps, seed, side = _checked(positions, radii, box, eps,
+                                                  steps, seed)
+    threads = _integer("threads", threads, 1, _MAX_THREADS)
     sweep = cpp_baseline()
     if sweep is None:
         raise RuntimeError("the C++ baseline could not be built")
@@ -259,8 +288,8 @@ def run_sweep_bro_cpp(positions, radii, box, eps, steps, seed, threads=1):
     used = ctypes.c_int64(0)
     pointer = ctypes.POINTER(ctypes.c_double)
     taken = sweep(positions.ctypes.data_as(pointer), radii.ctypes.data_as(pointer),
-                  positions.shape[0], float(box), float(eps), int(steps), int(seed),
-                  int(threads), side, f_a.ctypes.data_as(pointer), ctypes.byref(used))
+                  positions.shape[0], box, eps, steps, seed, threads, side,
+                  f_a.ctypes.data_as(pointer), ctypes.byref(used))
     if taken == -1:
         raise MemoryError("the C++ baseline ran out of memory")
     if taken == -2:

@@ -6,7 +6,9 @@ added, the C++ sweep with one thread exactly as the numba sweep.
 """
 
 import os
+import subprocess
 import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -64,7 +66,39 @@ def test_cpp_sweep_with_two_threads_adds_the_same_contacts(cpp):
     except RuntimeError as error:  # OpenMP gives one thread here
         pytest.skip(str(error))
     sb.run_sweep_bro(theirs, radii, packing.box, EPS, 3, 11)
-    assert 0.0 < _gap(mine, theirs, packing.box) < 1e-12
+    # the threads' sums are added in another order: roundings only
+    assert _gap(mine, theirs, packing.box) < 1e-12
+
+
+def test_fewer_openmp_threads_than_asked_is_an_error(cpp):
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {os.path.dirname(sb.__file__)!r})
+        import numpy as np
+        import packing_lite as pl
+        import sweep_baseline as sb
+        packing = pl.random_packing(300, 0.6, seed=1)
+        positions = np.array(packing.positions)
+        try:
+            sb.run_sweep_bro_cpp(positions, packing.radii, packing.box, 0.02, 3, 2, 2)
+        except RuntimeError as error:
+            print(error, np.array_equal(positions, packing.positions))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True,
+                          text=True, env={**os.environ, "OMP_THREAD_LIMIT": "1"},
+                          timeout=600)
+    assert "ran 1 thread(s), not 2" in done.stdout and "True" in done.stdout
+
+
+def test_a_kick_that_rounds_onto_the_box_edge_wraps_to_zero(cpp):
+    """x = -1e-17 wraps to 6.0 by x - box floor(x / box); run_bro's wrap
+    gives 0.0, and so must both sweeps."""
+    packing = pl.Packing([[0.0, 3.0, 3.0], [0.9, 3.0, 3.0]], box=6.0, radius=0.5)
+    expected = pl.run_bro(packing, 1e-17, 1, seed=2).packing.positions
+    for run in (sb.run_sweep_bro, sb.run_sweep_bro_cpp):
+        positions = np.array(packing.positions)
+        run(positions, packing.radii, packing.box, 1e-17, 1, 2)
+        assert np.array_equal(positions, expected) and positions[0, 0] == 0.0
 
 
 def test_an_absorbing_run_stops_at_the_same_step(cpp):
@@ -78,6 +112,20 @@ def test_an_absorbing_run_stops_at_the_same_step(cpp):
 
 BAD = {
     "flat positions": (lambda x, r, b: (x.reshape(-1), r, b, EPS, 5, 2), "shape"),
+    "float32 positions": (lambda x, r, b: (x.astype(np.float32), r, b, EPS, 5, 2),
+                          "float64"),
+    "Fortran-order positions": (lambda x, r, b: (np.asfortranarray(x), r, b, EPS, 5,
+                                                 2), "C-contiguous"),
+    "NaN position": (lambda x, r, b: (np.where(x == x.max(), np.nan, x), r, b, EPS, 5,
+                                      2), "finite"),
+    "zero radius": (lambda x, r, b: (x, np.where(r == r[0], 0.0, r), b, EPS, 5, 2),
+                    "radii"),
+    "NaN radius": (lambda x, r, b: (x, np.where(r == r[0], np.nan, r), b, EPS, 5, 2),
+                   "radii"),
+    "infinite box": (lambda x, r, b: (x, r, float("inf"), EPS, 5, 2), "box"),
+    "box not a number": (lambda x, r, b: (x, r, None, EPS, 5, 2), "box"),
+    "negative seed": (lambda x, r, b: (x, r, b, EPS, 5, -1), "seed"),
+    "steps True": (lambda x, r, b: (x, r, b, EPS, True, 2), "steps"),
     "outside the box": (lambda x, r, b: (x - b / 2, r, b, EPS, 5, 2), r"\[0, box\)"),
     "radii too short": (lambda x, r, b: (x, r[:10], b, EPS, 5, 2), "radii"),
     "eps above box": (lambda x, r, b: (x, r, b, 2 * b, 5, 2), "eps"),
@@ -97,12 +145,12 @@ def test_bad_arguments_are_refused_with_their_name(case):
         sb.run_sweep_bro(*arguments)
 
 
-def test_read_only_positions_and_bad_thread_counts_are_refused(cpp):
+def test_read_only_positions_and_bad_thread_counts_are_refused():
     packing, positions, radii = _start(100, 0.2, 1)
     frozen = positions.copy()
     frozen.setflags(write=False)
     with pytest.raises(ValueError, match="writeable"):
         sb.run_sweep_bro_cpp(frozen, radii, packing.box, EPS, 5, 2)
-    for threads in (0, -1, 300, 2.0):
+    for threads in (0, -1, 65, 2.0, True):
         with pytest.raises(ValueError, match="threads"):
             sb.run_sweep_bro_cpp(positions, radii, packing.box, EPS, 5, 2, threads)

@@ -134,10 +134,10 @@ def cell_order(config, phi=0.60):
                   f"{np.median(times['drawn', 1]) * 1e9:6.1f})", file=sys.stderr,
                   flush=True)
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-    return rows, threads[1]
+    return rows
 
 
-def cell_order_table(rows, two):
+def cell_order_table(rows):
     lines = ["| dynamics | N | steps | threads | labels as drawn: ns / particle-step "
              "| in cell order | ratio |", "|---|---|---|---|---|---|---|"]
     for name, n, steps, times in rows:
@@ -390,7 +390,7 @@ def main(argv=None):
     print("throughput", file=sys.stderr, flush=True)
     rows = throughput(config)
     print("labels in cell order", file=sys.stderr, flush=True)
-    ordered, two = cell_order(config)
+    ordered = cell_order(config)
     print("cost against f_a", file=sys.stderr, flush=True)
     numba.set_num_threads(1)
     samples, curve_steps = activity_curve(config["curve_n"])
@@ -416,7 +416,7 @@ def main(argv=None):
         "The same random starts relabelled with `Packing.sorted_by_cell()` "
         "(spheres close in space close in memory), phi = 0.60, both labellings "
         "alternating; median (min-max) of %d runs, wall clock." % config["repeats"],
-        "", cell_order_table(ordered, two), "",
+        "", cell_order_table(ordered), "",
         "### Cost of a step against the active fraction",
         f"One BRO run, N = {config['curve_n']}, phi = 0.60, 1 thread, timed in "
         f"segments of 20 steps until it absorbed ({curve_steps} steps).", "",

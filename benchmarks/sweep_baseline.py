@@ -315,6 +315,12 @@ def time_sweep(n, phi, steps, eps=0.02, seed=2, packing_seed=1, language="numba"
     return elapsed / (n * len(f_a)), float(np.mean(f_a))
 
 
+def _largest_gap(a, b, box):
+    """Largest coordinate difference of two sets of positions, periodic."""
+    gap = np.abs(a - b)
+    return float(np.minimum(gap, box - gap).max())
+
+
 def check_cpp(n=2000, phi=0.6, eps=0.02, seed=2, steps=300):
     """Largest coordinate difference between the C++ and the numba sweep
     after ``steps`` steps with one thread (zero if they agree) and with two
@@ -333,8 +339,7 @@ def check_cpp(n=2000, phi=0.6, eps=0.02, seed=2, steps=300):
             print(f"{error}: two-thread C++ runs skipped", file=sys.stderr)
             gaps.append(None)
             continue
-        gap = np.abs(mine - numba_run)
-        gaps.append(float(np.minimum(gap, packing.box - gap).max()))
+        gaps.append(_largest_gap(mine, numba_run, packing.box))
     return gaps
 
 
@@ -347,8 +352,7 @@ def check_against_run_bro(n=2000, phi=0.6, eps=0.02, seed=2):
     mine = np.array(packing.positions)
     run_sweep_bro(mine, radii, packing.box, eps, 1, seed)
     theirs = pl.run_bro(packing, eps, 1, seed=seed).packing.positions
-    gap = np.abs(mine - theirs)
-    gap = np.minimum(gap, packing.box - gap).max()
+    gap = _largest_gap(mine, theirs, packing.box)
     mine = np.array(packing.positions)
     f_a = run_sweep_bro(mine, radii, packing.box, eps, 300, seed)
     result = pl.run_bro(packing, eps, 300, seed=seed)

@@ -29,16 +29,30 @@ the marked ones. A sphere that neither moved nor touches a mover cannot
 change state, so inactive spheres away from the movers are never looked
 at.
 
+Its own numbering
+-----------------
+At each fresh start the engine numbers the spheres cell by cell of its
+listing grid, so that spheres close in space are close in memory and a
+scan reads its partners from a few cache lines instead of from anywhere
+(at 200 000 spheres numbered as drawn, nearly every partner is a cache
+miss). ``label[k]`` is the caller's index of the sphere numbered k. The
+positions are put in this order for the duration of a call and back
+before it returns; the radii are copied in this order unless they are
+all equal. Everything that the caller's numbering decides is taken from
+the labels: every random number, the order of contacts within a cell,
+the tie-break of batch keys and the order in which the loss is added up.
+
 Why the sums agree bit for bit
 ------------------------------
 The reference engine adds the contacts of sphere i cell by cell, in the
-order of its cell offsets, ascending by index within a cell. Each row
+order of its cell offsets, ascending by label within a cell. Each row
 entry here packs the offset of the partner's reference cell (seen from
-i's) above the partner's index, and rows are kept sorted, so walking a
-row visits the contacts in exactly the reference order. The packed
-offset changes only when a sphere crosses a reference cell boundary or
-its row is rebuilt. Random numbers are hashes of (seed, step, sphere or
-pair), so neither visiting order nor thread count changes them.
+i's) above the partner's number, and rows are kept sorted by that offset
+and then by the partner's label, so walking a row visits the contacts in
+exactly the reference order. The packed offset changes only when a
+sphere crosses a reference cell boundary or its row is rebuilt. Random
+numbers are hashes of (seed, step, label or pair of labels), so neither
+visiting order, numbering nor thread count changes them.
 """
 
 import numpy as np
@@ -46,7 +60,7 @@ from numba import njit, prange
 
 from . import _rng
 from .dynamics import (
-    FACTOR_BATCH, _batch_factors, _factor, take_record,
+    FACTOR_BATCH, _batch_factors, _factor, record_due, take_record,
 )
 from .loss import (
     WEIGHT_HALF_PAIR_UNIFORM, WEIGHT_ONE, WEIGHT_PAIR_UNIFORM, _random_direction,
@@ -236,11 +250,20 @@ def _cell_insert(i, cell, head, nxt):
 
 
 @njit(cache=True, inline="always")
-def _sort_row(pool, base, m):
+def _order_key(entry, label, shift):
+    """Where a row entry sorts: by the rank of the partner's reference
+    cell, then by the partner's label."""
+    return (((np.int64(entry) >> shift) << 32)
+            | np.int64(label[entry & ((1 << shift) - 1)]))
+
+
+@njit(cache=True, inline="always")
+def _sort_row(pool, base, m, label, shift):
     for a in range(base + 1, base + m):  # insertion sort: rows are short
         v = pool[a]
+        key = _order_key(v, label, shift)
         b = a
-        while b > base and pool[b - 1] > v:
+        while b > base and _order_key(pool[b - 1], label, shift) > key:
             pool[b] = pool[b - 1]
             b -= 1
         pool[b] = v
@@ -258,7 +281,7 @@ def _wrap_cell(c, side):
 
 @njit(cache=True)
 def _build_range_any(items, start, stop, positions, radii, geo, offsets, head,
-                     nxt, ref_code, pool, at, cap, row_len):
+                     nxt, ref_code, label, pool, at, cap, row_len):
     """Rows of the spheres ``items[start:stop]`` from the cell lists,
     sorted; ``row_len[i]`` above ``cap[i]`` tells the caller to give row i
     more room and build it again."""
@@ -294,13 +317,13 @@ def _build_range_any(items, start, stop, positions, radii, geo, offsets, head,
                             pool[base + count] = (key << shift) | j
                         count += 1
                 j = nxt[j]
-        _sort_row(pool, base, min(count, capacity))
+        _sort_row(pool, base, min(count, capacity), label, shift)
         row_len[i] = count
 
 
 @njit(cache=True)
 def _build_range_3d(items, start, stop, positions, radii, geo, head, nxt,
-                    ref_code, pool, at, cap, row_len):
+                    ref_code, label, pool, at, cap, row_len):
     """:func:`_build_range_any` unrolled for 3D grids of at least 3 cells a
     side in boxes wider than two contact distances.
 
@@ -350,60 +373,60 @@ def _build_range_3d(items, start, stop, positions, radii, geo, head, nxt,
             j = pool[q]
             key = _pair_key(code_i, ref_code[j], 3, bits, per_side, sentinel)
             pool[q] = (key << shift) | j
-        _sort_row(pool, base, m)
+        _sort_row(pool, base, m, label, shift)
         row_len[i] = count
 
 
 @njit(cache=True)
 def _build_range(items, start, stop, positions, radii, geo, offsets, head, nxt,
-                 ref_code, pool, at, cap, row_len):
+                 ref_code, label, pool, at, cap, row_len):
     """Build the rows of ``items[start:stop]`` (one call for many rows: a
     call with this many array arguments costs a good part of a row)."""
     if positions.shape[1] == 3 and geo[6] >= 3 and not geo[1]:
         _build_range_3d(items, start, stop, positions, radii, geo, head, nxt,
-                        ref_code, pool, at, cap, row_len)
+                        ref_code, label, pool, at, cap, row_len)
     else:
         _build_range_any(items, start, stop, positions, radii, geo, offsets, head,
-                         nxt, ref_code, pool, at, cap, row_len)
+                         nxt, ref_code, label, pool, at, cap, row_len)
 
 
 @njit(cache=True, parallel=True)
 def _build_many_parallel(items, m, positions, radii, geo, offsets, head, nxt,
-                         ref_code, pool, at, cap, row_len):
+                         ref_code, label, pool, at, cap, row_len):
     chunks = (m + _CHUNK_ROWS - 1) // _CHUNK_ROWS
     for c in prange(chunks):
         _build_range(items, c * _CHUNK_ROWS, min(m, (c + 1) * _CHUNK_ROWS),
-                     positions, radii, geo, offsets, head, nxt, ref_code, pool,
-                     at, cap, row_len)
+                     positions, radii, geo, offsets, head, nxt, ref_code, label,
+                     pool, at, cap, row_len)
 
 
 @njit(cache=True)
 def _build_many(items, m, positions, radii, geo, offsets, head, nxt, ref_code,
-                pool, at, cap, row_len):
+                label, pool, at, cap, row_len):
     """Build the rows of ``items[:m]`` within their room (each row writes
     only its own part of the pool, so they can go in parallel)."""
     if m >= _PARALLEL_MIN_ROWS:
         _build_many_parallel(items, m, positions, radii, geo, offsets, head, nxt,
-                             ref_code, pool, at, cap, row_len)
+                             ref_code, label, pool, at, cap, row_len)
     else:
         _build_range(items, 0, m, positions, radii, geo, offsets, head, nxt,
-                     ref_code, pool, at, cap, row_len)
+                     ref_code, label, pool, at, cap, row_len)
 
 
 @njit(cache=True)
 def _build_rows(items, m, positions, radii, geo, offsets, head, nxt, ref_code,
-                pool, at, cap, row_len, state, block_top, block_end, policy):
+                label, pool, at, cap, row_len, state, block_top, block_end, policy):
     """Rebuild the rows of ``items[:m]``; returns the pool, grown if
     needed. Rows that did not fit their room move and are built again."""
     _build_many(items, m, positions, radii, geo, offsets, head, nxt, ref_code,
-                pool, at, cap, row_len)
+                label, pool, at, cap, row_len)
     for a in range(m):
         i = items[a]
         if row_len[i] > cap[i]:
             pool = _relocate(i, row_len[i], 0, pool, at, cap, row_len, state,
                              block_top, block_end, policy)
             _build_range(items, a, a + 1, positions, radii, geo, offsets, head,
-                         nxt, ref_code, pool, at, cap, row_len)
+                         nxt, ref_code, label, pool, at, cap, row_len)
     return pool
 
 
@@ -543,8 +566,8 @@ def _relocate(i, need, keep, pool, at, cap, row_len, state, block_top, block_end
 
 
 @njit(cache=True, inline="always")
-def _row_insert(j, value, pool, at, cap, row_len, state, block_top, block_end,
-                policy):
+def _row_insert(j, value, label, shift, pool, at, cap, row_len, state, block_top,
+                block_end, policy):
     """Insert ``value`` into row j in sorted position; returns the pool."""
     m = row_len[j]
     if m == cap[j]:
@@ -552,7 +575,8 @@ def _row_insert(j, value, pool, at, cap, row_len, state, block_top, block_end,
                          block_end, policy)
     base = at[j]
     b = base + m
-    while b > base and pool[b - 1] > value:
+    key = _order_key(value, label, shift)
+    while b > base and _order_key(pool[b - 1], label, shift) > key:
         pool[b] = pool[b - 1]
         b -= 1
     pool[b] = value
@@ -578,22 +602,23 @@ def _row_remove(j, i, mask, pool, at, row_len):
 
 
 @njit(cache=True, inline="always")
-def _row_replace(j, i, value, mask, pool, at, row_len):
+def _row_replace(j, i, value, mask, label, shift, pool, at, row_len):
     """Give i's entry in row j the new ``value`` and restore the order."""
     base = at[j]
     end = base + row_len[j]
     b = _row_find(j, i, mask, pool, at)
-    while b > base and pool[b - 1] > value:
+    key = _order_key(value, label, shift)
+    while b > base and _order_key(pool[b - 1], label, shift) > key:
         pool[b] = pool[b - 1]
         b -= 1
-    while b < end - 1 and pool[b + 1] < value:
+    while b < end - 1 and _order_key(pool[b + 1], label, shift) < key:
         pool[b] = pool[b + 1]
         b += 1
     pool[b] = value
 
 
 @njit(cache=True)
-def _rekey(i, dim, geo, ref_code, pool, at, row_len):
+def _rekey(i, dim, geo, ref_code, label, pool, at, row_len):
     """Sphere i changed reference cell: new ranks in its row and in its
     partners' rows."""
     per_side, bits, sentinel, shift = geo[2], geo[3], geo[4], geo[5]
@@ -605,14 +630,14 @@ def _rekey(i, dim, geo, ref_code, pool, at, row_len):
         key = _pair_key(code_i, ref_code[j], dim, bits, per_side, sentinel)
         pool[a] = (key << shift) | j
         value = (_mirror_key(key, sentinel, per_side) << shift) | i
-        _row_replace(j, i, value, mask, pool, at, row_len)
-    _sort_row(pool, base, row_len[i])
+        _row_replace(j, i, value, mask, label, shift, pool, at, row_len)
+    _sort_row(pool, base, row_len[i], label, shift)
 
 
 @njit(cache=True)
-def _refresh(items, m, positions, radii, geo, offsets, head, nxt, ref_code, pool,
-             at, cap, row_len, state, block_top, block_end, policy, displacement,
-             flag):
+def _refresh(items, m, positions, radii, geo, offsets, head, nxt, ref_code, label,
+             pool, at, cap, row_len, state, block_top, block_end, policy,
+             displacement, flag):
     """Rebuild the rows of ``items[:m]`` and patch their partners' rows;
     returns the pool.
 
@@ -634,7 +659,7 @@ def _refresh(items, m, positions, radii, geo, offsets, head, nxt, ref_code, pool
             old[old_at[a] + b] = pool[base + b]
         flag[i] = 1
     pool = _build_rows(items, m, positions, radii, geo, offsets, head, nxt,
-                       ref_code, pool, at, cap, row_len, state, block_top,
+                       ref_code, label, pool, at, cap, row_len, state, block_top,
                        block_end, policy)
     # Ranks are up to date in both rows, so a pair listed in both has equal
     # entries and a merge of the two sorted rows finds what changed. An
@@ -646,17 +671,20 @@ def _refresh(items, m, positions, radii, geo, offsets, head, nxt, ref_code, pool
         q = 0
         while p < p_end or q < row_len[i]:
             now = pool[at[i] + q] if q < row_len[i] else -1
-            if q == row_len[i] or (p < p_end and old[p] < now):
+            key_old = _order_key(old[p], label, shift) if p < p_end else -1
+            key_now = _order_key(now, label, shift) if q < row_len[i] else -1
+            if q == row_len[i] or (p < p_end and key_old < key_now):
                 j = old[p] & mask  # dropped from i's row
                 if flag[j] == 0:
                     _row_remove(j, i, mask, pool, at, row_len)
                 p += 1
-            elif p == p_end or now < old[p]:
+            elif p == p_end or key_now < key_old:
                 j = now & mask  # new in i's row
                 if flag[j] == 0:
                     key = _mirror_key(now >> shift, sentinel, per_side)
-                    pool = _row_insert(j, (key << shift) | i, pool, at, cap, row_len,
-                                       state, block_top, block_end, policy)
+                    pool = _row_insert(j, (key << shift) | i, label, shift, pool,
+                                       at, cap, row_len, state, block_top,
+                                       block_end, policy)
                 q += 1
             else:
                 p += 1
@@ -695,15 +723,16 @@ def _pair_weight(weight_kind, weight_param, seed, step, i, j, low, high):
 
 @njit(cache=True)
 def _scan_chunk_any(start, stop, items, step, seed, weight_kind, weight_param,
-                    positions, radii, geo, pool, at, row_len, vec, shares, found,
-                    marks, flag, mark):
+                    positions, radii, label, geo, pool, at, row_len, vec, shares,
+                    found, marks, flag, mark):
     """Contacts of the spheres ``items[start:stop]``, summed in the
     reference engine's order.
 
     Writes the weighted S_i into ``vec[i]``, the loss share into
-    ``shares[i]`` and 1 into ``found[a]`` if it has contacts, with the
-    arithmetic of ``loss.scan_particle``. When ``mark`` is true, partners
-    not flagged active get ``marks[j] = 1``.
+    ``shares[label[i]]`` and 1 into ``found[a]`` if it has contacts, with
+    the arithmetic of ``loss.scan_particle`` (random numbers drawn for the
+    labels). When ``mark`` is true, partners not flagged active get
+    ``marks[j] = 1``.
     """
     box, exact, sentinel, shift = geo[0], geo[1], geo[4], geo[5]
     dim = positions.shape[1]
@@ -734,37 +763,39 @@ def _scan_chunk_any(start, stop, items, step, seed, weight_kind, weight_param,
             vec[i, k] = 0.0
         share = 0.0
         count = 0
+        li = label[i]
         for b in range(m):  # contacts, in the reference order
             entry = s_e[b]
             if (entry >> shift) == sentinel:
                 continue
             j = entry & mask
+            lj = label[j]
             r2 = s_d[b, dim]
-            low = min(i, j)
-            high = max(i, j)
+            low = min(li, lj)
+            high = max(li, lj)
             r = np.sqrt(r2)
             if r2 > 0.0:
                 for k in range(dim):
                     s_d[b, k] /= r
             else:
-                _random_direction(seed, step, low, high, 1.0 if i < j else -1.0,
+                _random_direction(seed, step, low, high, 1.0 if li < lj else -1.0,
                                   s_d[b, :dim])
-            weight = _pair_weight(weight_kind, weight_param, seed, step, i, j, low,
-                                  high)
+            weight = _pair_weight(weight_kind, weight_param, seed, step, li, lj,
+                                  low, high)
             for k in range(dim):
                 vec[i, k] += weight * s_d[b, k]
             share += 0.25 * (ri + radii[j] - r)
             count += 1
             if mark and flag[j] == 0:  # active partners are rescanned anyway
                 marks[j] = 1
-        shares[i] = share
+        shares[li] = share
         found[a] = 1 if count > 0 else 0
 
 
 @njit(cache=True)
 def _scan_chunk_3d(start, stop, items, step, seed, weight_kind, weight_param,
-                   positions, radii, geo, pool, at, row_len, vec, shares, found,
-                   marks, flag, mark):
+                   positions, radii, label, geo, pool, at, row_len, vec, shares,
+                   found, marks, flag, mark):
     """:func:`_scan_chunk_any` unrolled for three dimensions, in boxes
     wider than two contact distances. One function, no calls per sphere:
     a call with many array arguments costs as much as the scan itself."""
@@ -805,14 +836,16 @@ def _scan_chunk_3d(start, stop, items, step, seed, weight_kind, weight_param,
         v2 = 0.0
         share = 0.0
         count = 0
+        li = label[i]
         for b in range(m):
             entry = s_e[b]
             if (entry >> shift) == sentinel:
                 continue
             j = entry & mask
+            lj = label[j]
             r2 = s_d[b, 3]
-            low = min(i, j)
-            high = max(i, j)
+            low = min(li, lj)
+            high = max(li, lj)
             r = np.sqrt(r2)
             if r2 > 0.0:
                 u0 = s_d[b, 0] / r
@@ -820,13 +853,13 @@ def _scan_chunk_3d(start, stop, items, step, seed, weight_kind, weight_param,
                 u2 = s_d[b, 2] / r
             else:
                 direction = s_d[b, :3]
-                _random_direction(seed, step, low, high, 1.0 if i < j else -1.0,
+                _random_direction(seed, step, low, high, 1.0 if li < lj else -1.0,
                                   direction)
                 u0 = direction[0]
                 u1 = direction[1]
                 u2 = direction[2]
-            weight = _pair_weight(weight_kind, weight_param, seed, step, i, j, low,
-                                  high)
+            weight = _pair_weight(weight_kind, weight_param, seed, step, li, lj,
+                                  low, high)
             v0 += weight * u0
             v1 += weight * u1
             v2 += weight * u2
@@ -837,48 +870,48 @@ def _scan_chunk_3d(start, stop, items, step, seed, weight_kind, weight_param,
         vec[i, 0] = v0
         vec[i, 1] = v1
         vec[i, 2] = v2
-        shares[i] = share
+        shares[li] = share
         found[a] = 1 if count > 0 else 0
 
 
 @njit(cache=True)
 def _scan_chunk(start, stop, items, step, seed, weight_kind, weight_param,
-                positions, radii, geo, pool, at, row_len, vec, shares, found, marks,
-                flag, mark):
+                positions, radii, label, geo, pool, at, row_len, vec, shares, found,
+                marks, flag, mark):
     if positions.shape[1] == 3 and not geo[1]:
         _scan_chunk_3d(start, stop, items, step, seed, weight_kind, weight_param,
-                       positions, radii, geo, pool, at, row_len, vec, shares, found,
-                       marks, flag, mark)
+                       positions, radii, label, geo, pool, at, row_len, vec, shares,
+                       found, marks, flag, mark)
     else:
         _scan_chunk_any(start, stop, items, step, seed, weight_kind, weight_param,
-                        positions, radii, geo, pool, at, row_len, vec, shares, found,
-                        marks, flag, mark)
+                        positions, radii, label, geo, pool, at, row_len, vec, shares,
+                        found, marks, flag, mark)
 
 
 @njit(cache=True, parallel=True)
 def _scan_parallel(items, m, step, seed, weight_kind, weight_param, positions,
-                   radii, geo, pool, at, row_len, vec, shares, found, marks, flag,
-                   mark):
+                   radii, label, geo, pool, at, row_len, vec, shares, found, marks,
+                   flag, mark):
     chunks = (m + _CHUNK - 1) // _CHUNK
     for c in prange(chunks):
         _scan_chunk(c * _CHUNK, min(m, (c + 1) * _CHUNK), items, step, seed,
-                    weight_kind, weight_param, positions, radii, geo, pool, at,
-                    row_len, vec, shares, found, marks, flag, mark)
+                    weight_kind, weight_param, positions, radii, label, geo, pool,
+                    at, row_len, vec, shares, found, marks, flag, mark)
 
 
 @njit(cache=True)
-def _scan(items, m, step, seed, weight_kind, weight_param, positions, radii, geo,
-          pool, at, row_len, vec, shares, found, marks, flag, mark):
-    """Scan ``items[:m]``: S_i into ``vec``, shares by sphere, whether
+def _scan(items, m, step, seed, weight_kind, weight_param, positions, radii, label,
+          geo, pool, at, row_len, vec, shares, found, marks, flag, mark):
+    """Scan ``items[:m]``: S_i into ``vec``, shares by label, whether
     it has contacts into ``found[:m]`` by position in ``items``."""
     if m >= _PARALLEL_MIN_SCAN:
         _scan_parallel(items, m, step, seed, weight_kind, weight_param, positions,
-                       radii, geo, pool, at, row_len, vec, shares, found, marks, flag,
-                       mark)
+                       radii, label, geo, pool, at, row_len, vec, shares, found,
+                       marks, flag, mark)
     else:
         _scan_chunk(0, m, items, step, seed, weight_kind, weight_param, positions,
-                    radii, geo, pool, at, row_len, vec, shares, found, marks, flag,
-                    mark)
+                    radii, label, geo, pool, at, row_len, vec, shares, found, marks,
+                    flag, mark)
 
 
 # ------------------------------------------------------------ moves
@@ -886,7 +919,7 @@ def _scan(items, m, step, seed, weight_kind, weight_param, positions, radii, geo
 
 @njit(cache=True)
 def _move_range(start, stop, active, factor_kind, scale, spread, seed, step,
-                factors, positions, geo, vec, displacement, skin2, ref_code,
+                factors, positions, label, geo, vec, displacement, skin2, ref_code,
                 left_cell, events):
     """Move the spheres ``active[start:stop]`` and note their events.
 
@@ -899,7 +932,7 @@ def _move_range(start, stop, active, factor_kind, scale, spread, seed, step,
         if factor_kind == FACTOR_BATCH:
             f = factors[i]
         else:
-            f = _factor(factor_kind, scale, spread, seed, step, i)
+            f = _factor(factor_kind, scale, spread, seed, step, label[i])
         events[a] = 0
         if f == 0.0:
             continue
@@ -925,39 +958,42 @@ def _move_range(start, stop, active, factor_kind, scale, spread, seed, step,
 
 @njit(cache=True, parallel=True)
 def _move_parallel(active, n_active, factor_kind, scale, spread, seed, step,
-                   factors, positions, geo, vec, displacement, skin2, ref_code,
-                   left_cell, events):
+                   factors, positions, label, geo, vec, displacement, skin2,
+                   ref_code, left_cell, events):
     chunks = (n_active + _CHUNK_MOVES - 1) // _CHUNK_MOVES
     for c in prange(chunks):
         _move_range(c * _CHUNK_MOVES, min(n_active, (c + 1) * _CHUNK_MOVES),
                     active, factor_kind, scale, spread, seed, step, factors,
-                    positions, geo, vec, displacement, skin2, ref_code, left_cell,
-                    events)
+                    positions, label, geo, vec, displacement, skin2, ref_code,
+                    left_cell, events)
 
 
 @njit(cache=True)
 def _move(active, n_active, factor_kind, scale, spread, batch_size, seed, step,
-          factors, positions, geo, vec, displacement, skin2, ref_code, left_cell,
-          events):
+          factors, positions, label, geo, vec, displacement, skin2, ref_code,
+          left_cell, events):
     """Draw the factors of step ``step`` and move the active spheres."""
     if factor_kind == FACTOR_BATCH:
-        _batch_factors(active, n_active, batch_size, scale, seed, step, factors)
+        for a in range(n_active):  # the movers' labels, until they move
+            left_cell[a] = label[active[a]]
+        _batch_factors(active, left_cell, n_active, batch_size, scale, seed, step,
+                       factors)
     if n_active >= _PARALLEL_MIN:
         _move_parallel(active, n_active, factor_kind, scale, spread, seed, step,
-                       factors, positions, geo, vec, displacement, skin2, ref_code,
-                       left_cell, events)
+                       factors, positions, label, geo, vec, displacement, skin2,
+                       ref_code, left_cell, events)
     else:
         _move_range(0, n_active, active, factor_kind, scale, spread, seed, step,
-                    factors, positions, geo, vec, displacement, skin2, ref_code,
-                    left_cell, events)
+                    factors, positions, label, geo, vec, displacement, skin2,
+                    ref_code, left_cell, events)
 
 
 # ------------------------------------------------------------ driver
 
 
 @njit(cache=True)
-def _setup(positions, radii, geo, offsets, head, nxt, ref_code, pool, at, cap,
-           row_len, state, block_top, block_end, policy, displacement, items):
+def _setup(positions, radii, geo, offsets, head, nxt, ref_code, label, pool, at,
+           cap, row_len, state, block_top, block_end, policy, displacement, items):
     """Cells, reference cells and rows of every sphere, from scratch;
     returns the pool."""
     box, per_side, bits, side, inv_width = geo[0], geo[2], geo[3], geo[6], geo[7]
@@ -973,10 +1009,10 @@ def _setup(positions, radii, geo, offsets, head, nxt, ref_code, pool, at, cap,
         cap[i] = 0
     # count first (no room: nothing is written), then lay out and build
     _build_many(items, n, positions, radii, geo, offsets, head, nxt, ref_code,
-                pool, at, cap, row_len)
+                label, pool, at, cap, row_len)
     pool = _lay_out(pool, at, cap, row_len, state, block_top, block_end, policy)
     _build_many(items, n, positions, radii, geo, offsets, head, nxt, ref_code,
-                pool, at, cap, row_len)
+                label, pool, at, cap, row_len)
     return pool
 
 
@@ -997,11 +1033,10 @@ def _take_marked(marks, flag, items, n):
 
 
 @njit(cache=True)
-def _collect_flagged(flag, n, shares, active):
+def _collect_flagged(flag, n, active):
     """Fill ``active`` with the flagged spheres in index order; returns
-    their number and the loss summed in that order (as
-    ``dynamics.collect_active``). Eight unflagged spheres in a row cost
-    one test, so the pass follows the active spheres."""
+    their number. Eight unflagged spheres in a row cost one test, so the
+    pass follows the active spheres."""
     words = flag.view(np.uint64)
     m = 0
     for w in range(words.shape[0]):
@@ -1010,10 +1045,80 @@ def _collect_flagged(flag, n, shares, active):
         for i in range(8 * w, min(8 * w + 8, n)):  # m <= i: stays below n
             active[m] = i
             m += flag[i]
+    return m
+
+
+@njit(cache=True)
+def _loss(active, n_active, label, shares, marks, items, n):
+    """The loss: the active spheres' shares (stored by label) summed in
+    label order, as ``dynamics.collect_active`` adds them up. ``marks``
+    must be zero on entry and is zero again on return; ``items`` is
+    scratch."""
+    for a in range(n_active):
+        marks[label[active[a]]] = 1
+    words = marks.view(np.uint64)
+    m = 0
+    for w in range(words.shape[0]):
+        if words[w] == 0:
+            continue
+        for i in range(8 * w, min(8 * w + 8, n)):  # m <= i: stays below n
+            items[m] = i
+            m += marks[i]
+        words[w] = 0
     loss = 0.0
     for a in range(m):
-        loss += shares[active[a]]
-    return m, loss
+        loss += shares[items[a]]
+    return loss
+
+
+@njit(cache=True)
+def _cell_order(positions, inv_width, side, counts, label):
+    """Number the spheres cell by cell of the listing grid (row-major),
+    ascending by label within a cell: ``label[k]`` is the sphere given
+    number k. ``counts`` (one entry per cell) is scratch."""
+    counts[:] = 0
+    for i in range(positions.shape[0]):
+        counts[_list_cell(positions, i, inv_width, side)] += 1
+    total = 0
+    for c in range(counts.shape[0]):
+        here = counts[c]
+        counts[c] = total
+        total += here
+    for i in range(positions.shape[0]):
+        c = _list_cell(positions, i, inv_width, side)
+        label[counts[c]] = i
+        counts[c] += 1
+
+
+@njit(cache=True)
+def _renumber(values, label, done, forward):
+    """Reorder the rows of ``values`` in place, following cycles: forward,
+    row k becomes the old row ``label[k]``; backward, row ``label[k]``
+    becomes the old row k. ``done`` (a byte per row) is scratch."""
+    n = label.shape[0]
+    done[:n] = 0
+    carry = np.empty(values.shape[1], dtype=values.dtype)
+    for s in range(n):
+        if done[s]:
+            continue
+        carry[:] = values[s]
+        k = s
+        while True:
+            done[k] = 1
+            if forward:  # row k takes row label[k], the start's row last
+                src = label[k]
+                if src == s:
+                    values[k] = carry
+                    break
+                values[k] = values[src]
+                k = src
+            else:  # row label[k] takes the carried row k
+                dst = label[k]
+                for c in range(values.shape[1]):
+                    carry[c], values[dst, c] = values[dst, c], carry[c]
+                if dst == s:
+                    break
+                k = dst
 
 
 @njit(cache=True)
@@ -1021,23 +1126,26 @@ def _advance_kernel(
     positions, radii, seed, factor_kind, scale, spread, batch_size, weight_kind,
     weight_param, t_start, t_stop, record_every, rec_times, rec_active, rec_loss,
     n_records, fresh, n_active, loss, skin, geo, offsets, head, nxt, ref_code,
-    pool, at, cap, row_len, state, block_top, block_end, policy, batch,
+    label, pool, at, cap, row_len, state, block_top, block_end, policy, batch,
     displacement, vec, shares, factors, active, items, found, events, marks, flag,
 ):
     n, dim = positions.shape
     skin2 = skin * skin
     t = t_start
     if fresh:
-        pool = _setup(positions, radii, geo, offsets, head, nxt, ref_code, pool,
-                      at, cap, row_len, state, block_top, block_end, policy,
+        pool = _setup(positions, radii, geo, offsets, head, nxt, ref_code, label,
+                      pool, at, cap, row_len, state, block_top, block_end, policy,
                       displacement, items)
-        _scan(items, n, t, seed, weight_kind, weight_param, positions, radii, geo,
-              pool, at, row_len, vec, shares, found, marks, flag, False)
+        _scan(items, n, t, seed, weight_kind, weight_param, positions, radii,
+              label, geo, pool, at, row_len, vec, shares, found, marks, flag,
+              False)
         flag[:n] = found[:n]
-        n_active, loss = _collect_flagged(flag, n, shares, active)
+        n_active = _collect_flagged(flag, n, active)
 
     while True:
         absorbed = n_active == 0
+        if record_due(t, t_stop, record_every, n_active):
+            loss = _loss(active, n_active, label, shares, marks, items, n)
         n_records = take_record(t, t_stop, record_every, n_active, n, loss,
                                 rec_times, rec_active, rec_loss, n_records)
         if absorbed or t == t_stop:
@@ -1047,8 +1155,8 @@ def _advance_kernel(
         # cell leaves its old cell in items[a] (items is free until the
         # loop below, which reads entry a before it writes entry m <= a)
         _move(active, n_active, factor_kind, scale, spread, batch_size, seed, t,
-              factors, positions, geo, vec, displacement, skin2, ref_code, items,
-              events)
+              factors, positions, label, geo, vec, displacement, skin2, ref_code,
+              items, events)
         m = 0
         for a in range(n_active):
             event = events[a]
@@ -1059,25 +1167,26 @@ def _advance_kernel(
                 _cell_remove(i, items[a], head, nxt)
                 _cell_insert(i, _list_cell(positions, i, geo[7], geo[6]), head, nxt)
             if event & _LEFT_REF_CELL:
-                _rekey(i, dim, geo, ref_code, pool, at, row_len)
+                _rekey(i, dim, geo, ref_code, label, pool, at, row_len)
             if event & _LEFT_SKIN:
                 items[m] = i
                 m += 1
         # in batches, so that the copies of the old rows stay small
         for b in range(0, m, batch):
             pool = _refresh(items[b:], min(m - b, batch), positions, radii,
-                            geo, offsets, head, nxt, ref_code, pool, at, cap,
-                            row_len, state, block_top, block_end, policy,
+                            geo, offsets, head, nxt, ref_code, label, pool, at,
+                            cap, row_len, state, block_top, block_end, policy,
                             displacement, marks)
         t += 1
 
         # rescan: every sphere active at the start, then those it now touches
         _scan(active, n_active, t, seed, weight_kind, weight_param, positions,
-              radii, geo, pool, at, row_len, vec, shares, found, marks, flag, True)
+              radii, label, geo, pool, at, row_len, vec, shares, found, marks, flag,
+              True)
         m = _take_marked(marks, flag, items, n)
         new = found[n_active:]
-        _scan(items, m, t, seed, weight_kind, weight_param, positions, radii, geo,
-              pool, at, row_len, vec, shares, new, marks, flag, False)
+        _scan(items, m, t, seed, weight_kind, weight_param, positions, radii,
+              label, geo, pool, at, row_len, vec, shares, new, marks, flag, False)
 
         # the new active list: both scans' results as flags, then the
         # flagged spheres in index order
@@ -1085,7 +1194,7 @@ def _advance_kernel(
             flag[active[a]] = found[a]
         for q in range(m):
             flag[items[q]] = new[q]
-        n_active, loss = _collect_flagged(flag, n, shares, active)
+        n_active = _collect_flagged(flag, n, active)
 
 
 class FastEngine:
@@ -1149,12 +1258,17 @@ class FastEngine:
         self.events = np.empty(n, dtype=np.uint8)
         self.marks = np.zeros(-(-n // 8) * 8, dtype=np.uint8)
         self.flag = np.zeros(-(-n // 8) * 8, dtype=np.uint8)  # 1: active
+        # the engine numbers the spheres cell by cell: label[k] is the
+        # caller's index of the sphere it numbers k (set at each fresh start)
+        self.label = np.arange(n, dtype=np.int32)
+        self.radii = None  # the radii in the engine's numbering
         self.n_active = 0
         self.loss = 0.0
         self.geo = None
         self.t_state = None  # the step whose start state has been scanned
 
-    def _prepare(self, n, dim, per_side, offsets, factor_kind):
+    def _prepare(self, positions, radii, per_side, offsets, factor_kind):
+        n, dim = positions.shape
         sentinel = int(offsets.shape[0])
         shift = 31 - sentinel.bit_length()
         dtype = np.int32
@@ -1170,6 +1284,9 @@ class FastEngine:
             self.factors = np.zeros(n)
         self.flag[:] = 0
         self.marks[:] = 0
+        _cell_order(positions, self.inv_width, self.side, self.head, self.label)
+        # equal radii need no renumbered copy
+        self.radii = radii if np.all(radii == radii[0]) else radii[self.label]
         self.geo = (self.box, self.exact, int(per_side), bits, sentinel, shift,
                     self.side, self.inv_width, self.extra)
 
@@ -1178,26 +1295,42 @@ class FastEngine:
                 weight_param, t_start, t_stop, record_every, rec_times, rec_active,
                 rec_loss, n_records):
         """Steps t_start .. t_stop - 1, as ``_advance_reference``."""
-        fresh = self.t_state != t_start
+        # a call that fails leaves no state to continue from
+        fresh, self.t_state = self.t_state != t_start, None
         if fresh:
-            self._prepare(positions.shape[0], positions.shape[1], per_side, offsets,
-                          factor_kind)
-        t, n_records, absorbed, self.pool, self.n_active, self.loss = _advance_kernel(
-            positions, radii, seed, factor_kind, scale, spread, batch_size,
-            weight_kind, weight_param, t_start, t_stop, record_every, rec_times,
-            rec_active, rec_loss, n_records, fresh, self.n_active, self.loss,
-            self.skin, self.geo, self.offsets, self.head, self.nxt, self.ref_code,
-            self.pool, self.row_at, self.row_cap, self.row_len, self.pool_state,
-            self.block_top, self.block_end, self.policy, self.refresh_batch,
-            self.displacement,
-            self.vec, self.shares,
-            self.factors, self.active, self.items, self.found, self.events,
-            self.marks, self.flag,
-        )
+            self._prepare(positions, radii, per_side, offsets, factor_kind)
+        # the positions in the engine's numbering for the call, then back
+        _renumber(positions, self.label, self.events, True)
+        try:
+            t, n_records, absorbed, self.pool, self.n_active, self.loss = (
+                _advance_kernel(
+                    positions, self.radii, seed, factor_kind, scale, spread,
+                    batch_size, weight_kind, weight_param, t_start, t_stop,
+                    record_every, rec_times, rec_active, rec_loss, n_records, fresh,
+                    self.n_active, self.loss, self.skin, self.geo, self.offsets,
+                    self.head, self.nxt, self.ref_code, self.label, self.pool,
+                    self.row_at, self.row_cap, self.row_len, self.pool_state,
+                    self.block_top, self.block_end, self.policy,
+                    self.refresh_batch, self.displacement, self.vec, self.shares,
+                    self.factors, self.active, self.items, self.found, self.events,
+                    self.marks, self.flag,
+                ))
+        finally:
+            _renumber(positions, self.label, self.events, False)
         self.t_state = t
         return t, n_records, absorbed, slots
 
+    def number(self, i):
+        """The engine's number for the caller's sphere i."""
+        return int(np.flatnonzero(self.label == i)[0])
+
     def row(self, i):
-        """Entries of sphere i's row (rank above index), a copy."""
-        start = int(self.row_at[i])
-        return self.pool[start: start + int(self.row_len[i])].copy()
+        """Entries of the caller's sphere i's row, a copy: the rank of the
+        partner's reference cell above the partner's index (the caller's,
+        not the engine's numbering), in the order the scan visits them."""
+        shift = self.geo[5]
+        start = int(self.row_at[self.number(i)])
+        k = np.int64(self.row_len[self.number(i)])
+        entries = self.pool[start: start + k].astype(np.int64)
+        partner = self.label[entries & ((1 << shift) - 1)]
+        return ((entries >> shift) << shift) | partner

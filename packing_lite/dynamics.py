@@ -135,9 +135,10 @@ def _factor(rule_kind, scale, spread, seed, step, i):
 
 
 @njit(cache=True)
-def _select_smallest(keys, k, chosen):
+def _select_smallest(keys, k, chosen, order):
     """Mark in ``chosen`` the ``k`` smallest ``keys``, equal keys by
-    position (the first ``k`` of a stable sort), without sorting them all.
+    ascending ``order`` (distinct values; positions give a stable sort),
+    without sorting them all.
 
     A histogram of the keys' top bits finds the bucket that holds the
     k-th smallest key; only that bucket (a few keys) is sorted.
@@ -163,24 +164,36 @@ def _select_smallest(keys, k, chosen):
             m += 1
     inside.sort()
     last = inside[k - below - 1]  # the k-th smallest key
-    ties = 0  # how many keys equal to it are taken
-    for a in range(k - below):
+    taken = 0  # keys equal to it: how many are taken, how many there are
+    equal = 0
+    for a in range(m):
         if inside[a] == last:
-            ties += 1
+            equal += 1
+            taken += a < k - below
+    cut = np.int64(np.iinfo(np.int64).max)  # the largest order taken
+    if taken < equal:
+        tied = np.empty(equal, dtype=np.int64)
+        e = 0
+        for q in range(n):
+            if keys[q] == last:
+                tied[e] = order[q]
+                e += 1
+        tied.sort()
+        cut = tied[taken - 1]
     for q in range(n):
-        take = keys[q] < last
-        if keys[q] == last and ties > 0:
-            take = True
-            ties -= 1
-        chosen[q] = take
+        chosen[q] = keys[q] < last or (keys[q] == last and order[q] <= cut)
 
 
 @njit(cache=True)
-def _batch_factors(active, n_active, batch_size, scale, seed, step, factors):
+def _batch_factors(active, labels, n_active, batch_size, scale, seed, step,
+                   factors):
     """Give ``scale`` to ``batch_size`` active spheres chosen uniformly.
 
-    The chosen ones are those with the smallest hashed keys, so the choice
-    is a uniformly random subset that does not depend on visiting order.
+    ``labels[q]`` is the label of sphere ``active[q]`` (the sphere itself
+    unless an engine numbers them its own way). The chosen ones are those
+    with the smallest hashed keys of their labels, equal keys by label, so
+    the choice is a uniformly random subset that depends neither on
+    visiting order nor on numbering.
     """
     if n_active <= batch_size:
         for q in range(n_active):
@@ -188,9 +201,9 @@ def _batch_factors(active, n_active, batch_size, scale, seed, step, factors):
         return
     keys = np.empty(n_active, dtype=np.uint64)
     for q in range(n_active):
-        keys[q] = _rng.hash4(seed, step, active[q], 0, _rng.STREAM_BATCH_KEY)
+        keys[q] = _rng.hash4(seed, step, labels[q], 0, _rng.STREAM_BATCH_KEY)
     chosen = np.empty(n_active, dtype=np.bool_)
-    _select_smallest(keys, batch_size, chosen)
+    _select_smallest(keys, batch_size, chosen, labels[:n_active])
     for q in range(n_active):
         factors[active[q]] = scale if chosen[q] else 0.0
 
@@ -242,6 +255,13 @@ def collect_active(contacts, shares, active):
     return n_active, loss
 
 
+@njit(cache=True, inline="always")
+def record_due(t, t_stop, record_every, n_active):
+    """Whether the state of step ``t`` is recorded: every ``record_every``
+    steps, at absorption and at the last step of a chunk."""
+    return t % record_every == 0 or n_active == 0 or t == t_stop
+
+
 @njit(cache=True)
 def take_record(t, t_stop, record_every, n_active, n, loss, rec_times, rec_active,
                 rec_loss, n_records):
@@ -250,7 +270,7 @@ def take_record(t, t_stop, record_every, n_active, n, loss, rec_times, rec_activ
     A record is due every ``record_every`` steps, at absorption and at the
     last step of a chunk.
     """
-    if t % record_every == 0 or n_active == 0 or t == t_stop:
+    if record_due(t, t_stop, record_every, n_active):
         rec_times[n_records] = t
         rec_active[n_records] = n_active / n
         rec_loss[n_records] = loss
@@ -288,7 +308,8 @@ def _advance_reference(
         if absorbed or t == t_stop:
             return t, n_records, absorbed, slots
         if factor_kind == FACTOR_BATCH:
-            _batch_factors(active, n_active, batch_size, scale, seed, t, factors)
+            _batch_factors(active, active, n_active, batch_size, scale, seed, t,
+                           factors)
         else:
             for q in range(n_active):
                 i = active[q]
@@ -314,7 +335,8 @@ def _sample_kernel(
     factors = np.zeros(n)
     for s in range(samples):
         if factor_kind == FACTOR_BATCH:
-            _batch_factors(active, active.shape[0], batch_size, scale, seed, s, factors)
+            _batch_factors(active, active, active.shape[0], batch_size, scale, seed,
+                           s, factors)
         for q in range(particles.shape[0]):
             i = particles[q]
             if contacts[i] == 0:

@@ -291,7 +291,7 @@ def test_sde_runs_and_absorbs_at_low_density():
 def test_batch_selection_takes_the_first_keys_of_a_stable_sort(kind):
     """The fixed-size batch is chosen by a histogram select instead of a
     sort: it must take exactly the first k keys of a stable sort, equal
-    keys by position."""
+    keys by position, or by a given order."""
     from packing_lite.dynamics import _select_smallest
 
     rng = np.random.default_rng(7)
@@ -305,7 +305,13 @@ def test_batch_selection_takes_the_first_keys_of_a_stable_sort(kind):
         else:
             keys = np.full(n, np.uint64(2**64 - 1))
         chosen = np.zeros(n, dtype=bool)
-        _select_smallest(keys, k, chosen)
+        _select_smallest(keys, k, chosen, np.arange(n))
         expected = np.zeros(n, dtype=bool)
         expected[np.argsort(keys, kind="stable")[:k]] = True
+        assert np.array_equal(chosen, expected), (n, k)
+        # equal keys by a given order instead of by position
+        order = rng.permutation(n).astype(np.int32)
+        _select_smallest(keys, k, chosen, order)
+        expected[:] = False
+        expected[np.lexsort((order, keys))[:k]] = True
         assert np.array_equal(chosen, expected), (n, k)

@@ -9,7 +9,9 @@ Run from the repository root::
 It prints markdown tables: nanoseconds per particle-step and per
 active-particle-step of BRO and SGD (b_f = 0.75 and 1) in 3D at
 eps = lr = 0.02 from a uniform random start, with one and two threads;
-the same with the spheres relabelled in cell order; BRO against a
+the same from starts relabelled in cell order (the engine numbers the
+spheres by cell itself, so the caller's labels should not matter); BRO
+against a
 half-shell sweep in numba and in C++ (``sweep_baseline.py``); the cost of a step against the
 active fraction f_a; the time from
 ``import packing_lite`` to the end of the first step with an empty and a
@@ -114,7 +116,9 @@ def throughput(config):
 def cell_order(config, phi=0.60):
     """BRO and SGD (b_f = 0.75) from the same random start with labels as
     drawn and relabelled in cell order (``Packing.sorted_by_cell``), the
-    two alternating: ns per particle-step, 1 and 2 threads."""
+    two alternating: ns per particle-step, 1 and 2 threads. The engine
+    numbers the spheres cell by cell itself, so the two should cost the
+    same."""
     threads = (1, min(2, numba.config.NUMBA_NUM_THREADS))
     rows = []
     for name in ("BRO", "SGD b_f=0.75"):
@@ -415,7 +419,9 @@ def main(argv=None):
         "### Labels in cell order",
         "The same random starts relabelled with `Packing.sorted_by_cell()` "
         "(spheres close in space close in memory), phi = 0.60, both labellings "
-        "alternating; median (min-max) of %d runs, wall clock." % config["repeats"],
+        "alternating; median (min-max) of %d runs, wall clock. The engine "
+        "numbers the spheres cell by cell itself, whatever their labels." %
+        config["repeats"],
         "", cell_order_table(ordered), "",
         "### Cost of a step against the active fraction",
         f"One BRO run, N = {config['curve_n']}, phi = 0.60, 1 thread, timed in "

@@ -151,10 +151,10 @@ class Packing:
         distance wide: cells in row-major order (the cell along the last
         axis varies fastest), spheres within a cell by index.
 
-        In this order spheres close in space are close in memory. The
-        dynamics give the same physics whatever the labels, but run
-        several times faster on large packings labelled this way (see
-        :meth:`sorted_by_cell`).
+        In this order spheres close in space are close in memory, which
+        code that walks neighbours benefits from. The dynamics need no
+        such labels: their engine numbers the spheres in a similar order
+        of its own and runs as fast whatever the labels.
         """
         # at most n cells a side: no overflow in boxes many orders of
         # magnitude wider than a sphere
@@ -169,11 +169,10 @@ class Packing:
         radius).
 
         A random packing's labels are in the order its centres were drawn,
-        so neighbours lie far apart in memory; relabelled, a step of BRO or
-        SGD takes about 0.8 x the time at N = 20 000 and 0.35-0.45 x at
-        N = 200 000 (README, benchmarks). Runs from the two labellings
-        differ sphere by sphere (kicks are drawn per label) but have the
-        same statistics.
+        so neighbours lie far apart in memory. Runs of the dynamics from the
+        two labellings take about the same time (the engine orders the
+        spheres by cell itself) and differ sphere by sphere (kicks are
+        drawn per label) but have the same statistics.
         """
         order = self.cell_order()
         radius = self._radius

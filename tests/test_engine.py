@@ -252,6 +252,46 @@ def test_a_row_built_into_exactly_its_length_is_complete(system):
             assert cap[i] == (room if room == length else length + 2)
 
 
+@pytest.mark.parametrize("system", ["3d-dense", "2d-mixture", "4d"])
+def test_the_engine_numbers_spheres_cell_by_cell_and_hands_positions_back(system):
+    packing = SYSTEMS[system]()
+    rule = DYNAMICS["bro"](packing)
+    engine, _, positions = _engine_after(packing, rule, 30)
+    label = engine.label
+    assert np.array_equal(np.sort(label), np.arange(packing.n))
+    assert not np.array_equal(label, np.arange(packing.n))  # a real reordering
+    # the order was taken from the start's positions: cells non-decreasing,
+    # labels ascending within a cell
+    cells = np.minimum((packing.positions * engine.inv_width).astype(np.int64),
+                       engine.side - 1)
+    flat = np.ravel_multi_index(cells.T, (engine.side,) * packing.dim)
+    expected = np.lexsort((np.arange(packing.n), flat))
+    assert np.array_equal(label, expected)
+    # the caller's positions come back in the caller's order
+    reference = _run(packing, rule, "reference", steps=30, seed=9)
+    assert np.array_equal(_bits(positions), _bits(reference.packing.positions))
+    # radii are copied in the engine's numbering only when they differ
+    if np.all(packing.radii == packing.radii[0]):
+        assert engine.radii is packing.radii
+    else:
+        assert np.array_equal(engine.radii, packing.radii[label])
+
+
+def test_renumbering_in_place_matches_fancy_indexing():
+    rng = np.random.default_rng(4)
+    for n in (1, 2, 7, 300):
+        for _ in range(20):
+            label = rng.permutation(n).astype(np.int32)
+            values = rng.random((n, 3))
+            done = np.empty(n, dtype=np.uint8)
+            forward = values.copy()
+            _engine._renumber(forward, label, done, True)
+            assert np.array_equal(forward, values[label])
+            backward = forward.copy()
+            _engine._renumber(backward, label, done, False)
+            assert np.array_equal(backward, values)
+
+
 def test_the_listing_grid_scales_with_the_spheres():
     """Regression: a skin fixed in absolute units made the grid of small
     spheres a single cell (every pair listed, N^2 time and memory)."""

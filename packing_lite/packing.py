@@ -154,7 +154,7 @@ class Packing:
         In this order spheres close in space are close in memory, which
         code that walks neighbours benefits from. The dynamics need no
         such labels: their engine numbers the spheres in a similar order
-        of its own and runs as fast whatever the labels.
+        of its own and runs about as fast whatever the labels.
         """
         # at most n cells a side: no overflow in boxes many orders of
         # magnitude wider than a sphere

@@ -469,10 +469,10 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
     labels : {"drawn", "cells"}, optional
         Sphere labels of the random start: in the order the centres were
         drawn, or relabelled by cell (:meth:`Packing.sorted_by_cell`).
-        Both run equally fast (the engine orders the spheres by cell
-        itself) and the physics is the same; the runs differ sphere by
-        sphere, since kicks are drawn per label, so the choice is part of
-        each run's key.
+        Both run about as fast (the engine orders the spheres by cell
+        itself) and the physics is the same. The choice is part of each
+        run's key (so its seed differs too), and the runs differ sphere by
+        sphere.
     base_seed : int, optional
         Root of all seeds, >= 0. Two sweeps with the same base seed give
         the same run at the same grid point.

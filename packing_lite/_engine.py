@@ -1056,18 +1056,12 @@ def _loss(active, n_active, label, shares, marks, items, n):
     scratch."""
     for a in range(n_active):
         marks[label[active[a]]] = 1
-    words = marks.view(np.uint64)
-    m = 0
-    for w in range(words.shape[0]):
-        if words[w] == 0:
-            continue
-        for i in range(8 * w, min(8 * w + 8, n)):  # m <= i: stays below n
-            items[m] = i
-            m += marks[i]
-        words[w] = 0
+    m = _collect_flagged(marks, n, items)
     loss = 0.0
     for a in range(m):
-        loss += shares[items[a]]
+        i = items[a]
+        loss += shares[i]
+        marks[i] = 0
     return loss
 
 

@@ -292,8 +292,7 @@ def reference_cost(n=20_000, steps=30):
     numba.set_num_threads(1)
     # load (or compile) the reference kernels first: a run that compiles
     # them took 16 times as long
-    small = pl.random_packing(500, 0.60, dim=3, seed=1)
-    dynamics._run(small, dynamics._bro_rule(small, EPS, "particle")[0], 2, 1, 1,
+    dynamics._run(pl.random_packing(500, 0.60, dim=3, seed=1), rule, 2, 1, 1,
                   False, {"dynamics": "bro"}, engine="reference")
     values = []
     for r in range(2):

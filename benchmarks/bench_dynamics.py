@@ -70,6 +70,46 @@ def _load():
         return "n/a"
 
 
+@numba.njit(cache=True)
+def _gauge_loop(table, reps):
+    mask = table.shape[0] - 1
+    x = 0.0
+    for r in range(reps):
+        x += np.sqrt(table[(r * 40503) & mask])
+    return x
+
+
+def _gauge():
+    """Milliseconds a fixed one-thread loop takes (median of 3), scattered
+    reads from 2 MB and square roots like a scan's: taken between sections,
+    it shows how far the machine's own speed moved during the run."""
+    numba.set_num_threads(1)
+    table = np.arange(1 << 18, dtype=np.float64)
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        _gauge_loop(table, 20_000_000)
+        times.append(time.perf_counter() - start)
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    return 1e3 * float(np.median(times))
+
+
+def _cpu_name():
+    fields = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                fields[key.strip()] = value.strip()
+                if key.strip() == "model name":
+                    break
+        return (f"{fields['model name']} (family {fields.get('cpu family', '?')}, "
+                f"model {fields.get('model', '?')})")
+    except (OSError, KeyError):
+        pass
+    return platform.processor() or platform.machine()
+
+
 def _time_run(run, packing, steps, seed):
     start, cpu = time.perf_counter(), time.process_time()
     result = run(packing, steps, seed)
@@ -82,28 +122,36 @@ def _time_run(run, packing, steps, seed):
             result.steps, cpu / (packing.n * taken))
 
 
+def _thread_counts():
+    """1 and 2, or 1 alone where numba has a single thread (the two-thread
+    columns then repeat the one-thread runs)."""
+    return (1, 2) if numba.config.NUMBA_NUM_THREADS >= 2 else (1,)
+
+
 def throughput(config):
     """One table row per (dynamics, n, phi): 1 and 2 threads."""
-    threads = (1, min(2, numba.config.NUMBA_NUM_THREADS))
+    threads = _thread_counts()
     rows = []
     for name, run in DYNAMICS.items():
         for n, steps in config["sizes"].items():
             for phi in config["phis"]:
                 packing = pl.random_packing(n, phi, dim=3, seed=1)
-                cells = {}
-                for nt in threads:
-                    numba.set_num_threads(nt)
-                    cells[nt] = [_time_run(run, packing, steps, seed=2 + r)
-                                 for r in range(config["repeats"])]
+                # the thread counts alternate run by run, so that each
+                # speed-up compares two runs made minutes apart at most
+                cells = {nt: [] for nt in threads}
+                for r in range(config["repeats"]):
+                    for nt in threads:
+                        numba.set_num_threads(nt)
+                        cells[nt].append(_time_run(run, packing, steps, seed=2 + r))
                 one = np.array([c[0] for c in cells[1]])
-                two = np.array([c[0] for c in cells[threads[1]]])
+                two = np.array([c[0] for c in cells[threads[-1]]])
                 rows.append({
                     "dynamics": name, "n": n, "phi": phi, "steps": steps,
                     "taken": int(np.median([c[3] for c in cells[1]])),
                     "f_a": float(np.median([c[2] for c in cells[1]])),
                     "one": one, "one_active": np.array([c[1] for c in cells[1]]),
                     "one_cpu": np.array([c[4] for c in cells[1]]),
-                    "two": two, "two_active": np.array([c[1] for c in cells[threads[1]]]),
+                    "two": two, "two_active": np.array([c[1] for c in cells[threads[-1]]]),
                     "speedup": one / two,
                 })
                 print(f"  {name:13s} n={n:<7d} phi={phi:.2f}  1 thread "
@@ -119,16 +167,16 @@ def cell_order(config, phi=0.60):
     two alternating: ns per particle-step, 1 and 2 threads. The engine
     numbers the spheres cell by cell itself, so the two should cost the
     same."""
-    threads = (1, min(2, numba.config.NUMBA_NUM_THREADS))
+    threads = _thread_counts()
     rows = []
     for name in ("BRO", "SGD b_f=0.75"):
         for n, steps in config["ordered"].items():
             drawn = pl.random_packing(n, phi, dim=3, seed=1)
             packings = {"drawn": drawn, "cells": drawn.sorted_by_cell()}
             times = {(label, nt): [] for label in packings for nt in threads}
-            for nt in threads:
-                numba.set_num_threads(nt)
-                for r in range(config["repeats"]):
+            for r in range(config["repeats"]):
+                for nt in threads:
+                    numba.set_num_threads(nt)
                     for label, packing in packings.items():
                         times[label, nt].append(
                             _time_run(DYNAMICS[name], packing, steps, 2 + r)[0])
@@ -410,10 +458,13 @@ def main(argv=None):
         for run in DYNAMICS.values():
             run(small, 5, 1)
 
+    gauge = [_gauge()]
     print("throughput", file=sys.stderr, flush=True)
     rows = throughput(config)
+    gauge.append(_gauge())
     print("labels in cell order", file=sys.stderr, flush=True)
     ordered = cell_order(config)
+    gauge.append(_gauge())
     print("cost against f_a", file=sys.stderr, flush=True)
     numba.set_num_threads(1)
     samples, curve_steps = activity_curve(config["curve_n"])
@@ -422,6 +473,7 @@ def main(argv=None):
     reference = reference_cost(n=config["curve_n"])
     print("half-shell sweep baseline", file=sys.stderr, flush=True)
     sweeps, sweep_steps, sweep_notes = baseline(config)
+    gauge.append(_gauge())
     print("start-up", file=sys.stderr, flush=True)
     cold, warm = startup(3, config["cold"])
     print("memory", file=sys.stderr, flush=True)
@@ -430,7 +482,9 @@ def main(argv=None):
 
     sections = [
         "### Throughput (3D, eps = lr = 0.02, uniform random start)",
-        "Median (min-max) of %d runs; wall clock unless marked CPU; a step's cost "
+        "Median (min-max) of %d runs, one- and two-thread runs alternating (a "
+        "speed-up is the ratio of a run and the one next to it); wall clock unless "
+        "marked CPU; a step's cost "
         "per particle and per active particle (summed f_a N over the steps). "
         "The CPU time of a one-thread run is less sensitive to other work on "
         "the machine than its wall time." % config["repeats"],
@@ -467,11 +521,15 @@ def main(argv=None):
         f"| numpy arrays allocated during a run (tracemalloc), per particle "
         f"| {_spread(traced)} bytes |",
         f"| engine state arrays at start, per particle | {state:.0f} bytes |", "",
-        f"Machine: {platform.processor() or platform.machine()}, "
+        f"Machine: {_cpu_name()}, "
         f"{os.cpu_count()} CPUs, numba {numba.__version__} "
         f"({numba.threading_layer()} threads), numpy {np.__version__}; "
         f"load average before {load_before}, after {_load()}; "
-        f"benchmark took {time.perf_counter() - started:.0f} s.",
+        f"benchmark took {time.perf_counter() - started:.0f} s. A fixed "
+        "one-thread arithmetic loop took "
+        + ", ".join(f"{g:.0f}" for g in gauge)
+        + " ms before, between and after the timed sections (the machine's own "
+        "speed: compare figures taken when it read alike).",
     ]
     text = "\n".join(sections)
     print(text)

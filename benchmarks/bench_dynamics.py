@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python benchmarks/bench_dynamics.py            # full run, about 30 min
+    python benchmarks/bench_dynamics.py            # full run, 11-30 min
     python benchmarks/bench_dynamics.py --quick    # under 2 min
     python benchmarks/bench_dynamics.py --out benchmarks/results.md
 
@@ -17,7 +17,8 @@ active fraction f_a; the time from
 ``import packing_lite`` to the end of the first step with an empty and a
 filled compilation cache; and the peak memory per particle. Every figure
 is the median of several repeats, with the smallest and largest in
-brackets. Wall-clock times on a machine shared with other work are only
+brackets; one- and two-thread runs alternate, and a fixed one-thread loop
+timed between the sections shows whether the cores' speed moved. Wall-clock times on a machine shared with other work are only
 as quiet as the machine: the load average is printed with the results.
 """
 
@@ -80,9 +81,10 @@ def _gauge_loop(table, reps):
 
 
 def _gauge():
-    """Milliseconds a fixed one-thread loop takes (median of 3), scattered
-    reads from 2 MB and square roots like a scan's: taken between sections,
-    it shows how far the machine's own speed moved during the run."""
+    """Milliseconds a fixed one-thread loop takes (median of 3): scattered
+    reads from 2 MB and square roots, as in a scan. Taken between sections,
+    it shows whether the core's own speed moved during the run; the caches
+    and memory the core shares are not in it."""
     numba.set_num_threads(1)
     table = np.arange(1 << 18, dtype=np.float64)
     times = []
@@ -487,7 +489,10 @@ def main(argv=None):
         "marked CPU; a step's cost "
         "per particle and per active particle (summed f_a N over the steps). "
         "The CPU time of a one-thread run is less sensitive to other work on "
-        "the machine than its wall time." % config["repeats"],
+        "the machine than its wall time." % config["repeats"]
+        + ("" if len(_thread_counts()) > 1 else
+           " numba has one thread here: the two-thread columns repeat the "
+           "one-thread runs."),
         "", throughput_table(rows), "",
         "### Labels in cell order",
         "The same random starts relabelled with `Packing.sorted_by_cell()` "
@@ -526,10 +531,10 @@ def main(argv=None):
         f"({numba.threading_layer()} threads), numpy {np.__version__}; "
         f"load average before {load_before}, after {_load()}; "
         f"benchmark took {time.perf_counter() - started:.0f} s. A fixed "
-        "one-thread arithmetic loop took "
+        "one-thread loop took "
         + ", ".join(f"{g:.0f}" for g in gauge)
-        + " ms before, between and after the timed sections (the machine's own "
-        "speed: compare figures taken when it read alike).",
+        + " ms before, between and after the timed sections (the core's own "
+        "speed; shared caches and memory are not in it).",
     ]
     text = "\n".join(sections)
     print(text)

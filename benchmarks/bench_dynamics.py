@@ -18,7 +18,7 @@ active fraction f_a; the time from
 filled compilation cache; and the peak memory per particle. Every figure
 is the median of several repeats, with the smallest and largest in
 brackets; one- and two-thread runs alternate, and a fixed one-thread loop
-timed between the sections shows whether the cores' speed moved. Wall-clock times on a machine shared with other work are only
+timed between the sections shows whether the machine's speed moved. Wall-clock times on a machine shared with other work are only
 as quiet as the machine: the load average is printed with the results.
 """
 
@@ -82,18 +82,22 @@ def _gauge_loop(table, reps):
 
 def _gauge():
     """Milliseconds a fixed one-thread loop takes (median of 3): scattered
-    reads from 2 MB and square roots, as in a scan. Taken between sections,
-    it shows whether the core's own speed moved during the run; the caches
-    and memory the core shares are not in it."""
+    reads and square roots, as in a scan, from 2 MB (a core's own caches)
+    and from 64 MB (the caches and memory it shares). Taken between
+    sections, the two show whether the machine's speed moved during the
+    run and where."""
     numba.set_num_threads(1)
-    table = np.arange(1 << 18, dtype=np.float64)
-    times = []
-    for _ in range(3):
-        start = time.perf_counter()
-        _gauge_loop(table, 20_000_000)
-        times.append(time.perf_counter() - start)
+    readings = []
+    for size in (1 << 18, 1 << 23):
+        table = np.arange(size, dtype=np.float64)
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            _gauge_loop(table, 20_000_000)
+            times.append(time.perf_counter() - start)
+        readings.append(1e3 * float(np.median(times)))
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-    return 1e3 * float(np.median(times))
+    return readings
 
 
 def _cpu_name():
@@ -531,10 +535,13 @@ def main(argv=None):
         f"({numba.threading_layer()} threads), numpy {np.__version__}; "
         f"load average before {load_before}, after {_load()}; "
         f"benchmark took {time.perf_counter() - started:.0f} s. A fixed "
-        "one-thread loop took "
-        + ", ".join(f"{g:.0f}" for g in gauge)
-        + " ms before, between and after the timed sections (the core's own "
-        "speed; shared caches and memory are not in it).",
+        "one-thread loop of scattered reads took "
+        + ", ".join(f"{g[0]:.0f}" for g in gauge)
+        + " ms from 2 MB and "
+        + ", ".join(f"{g[1]:.0f}" for g in gauge)
+        + " ms from 64 MB before, between and after the timed sections (the "
+        "first follows the core's own speed, the second also the caches and "
+        "memory it shares with other work).",
     ]
     text = "\n".join(sections)
     print(text)

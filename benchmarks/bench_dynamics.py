@@ -18,8 +18,9 @@ active fraction f_a; the time from
 filled compilation cache; and the peak memory per particle. Every figure
 is the median of several repeats, with the smallest and largest in
 brackets; one- and two-thread runs alternate, and a fixed one-thread loop
-timed between the sections shows whether the machine's speed moved. Wall-clock times on a machine shared with other work are only
-as quiet as the machine: the load average is printed with the results.
+timed at the start and after sections shows whether the machine's speed
+moved. Wall-clock times on a machine shared with other work are only as
+quiet as the machine: the load average is printed with the results.
 """
 
 import argparse
@@ -83,9 +84,9 @@ def _gauge_loop(table, reps):
 def _gauge():
     """Milliseconds a fixed one-thread loop takes (median of 3): scattered
     reads and square roots, as in a scan, from 2 MB (a core's own caches)
-    and from 64 MB (the caches and memory it shares). Taken between
-    sections, the two show whether the machine's speed moved during the
-    run and where."""
+    and from 64 MB (the caches and memory it shares). Taken at the start
+    and after sections, the two show whether the machine's speed moved
+    during the run and where."""
     numba.set_num_threads(1)
     readings = []
     for size in (1 << 18, 1 << 23):
@@ -539,7 +540,8 @@ def main(argv=None):
         + ", ".join(f"{g[0]:.0f}" for g in gauge)
         + " ms from 2 MB and "
         + ", ".join(f"{g[1]:.0f}" for g in gauge)
-        + " ms from 64 MB before, between and after the timed sections (the "
+        + " ms from 64 MB at the start and after the throughput, labels and "
+        "half-shell sections (the "
         "first follows the core's own speed, the second also the caches and "
         "memory it shares with other work).",
     ]

@@ -87,8 +87,7 @@ def _gauge():
     and from 64 MB (the caches and memory it shares). Taken at the start
     and after sections, the two show whether the machine's speed moved
     during the run and where."""
-    numba.set_num_threads(1)
-    readings = []
+    readings = []  # the loop is serial: numba's thread count plays no part
     for size in (1 << 18, 1 << 23):
         table = np.arange(size, dtype=np.float64)
         times = []
@@ -97,7 +96,6 @@ def _gauge():
             _gauge_loop(table, 20_000_000)
             times.append(time.perf_counter() - start)
         readings.append(1e3 * float(np.median(times)))
-    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     return readings
 
 
@@ -460,7 +458,7 @@ def main(argv=None):
 
     print("warming up the compiled kernels", file=sys.stderr, flush=True)
     small = pl.random_packing(500, 0.6, dim=3, seed=1)
-    for nt in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+    for nt in _thread_counts():
         numba.set_num_threads(nt)
         for run in DYNAMICS.values():
             run(small, 5, 1)

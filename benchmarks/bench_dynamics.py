@@ -11,9 +11,9 @@ active-particle-step of BRO and SGD (b_f = 0.75 and 1) in 3D at
 eps = lr = 0.02 from a uniform random start, with one and two threads;
 the same from starts relabelled in cell order (the engine numbers the
 spheres by cell itself, so the caller's labels should not matter); BRO
-against a
-half-shell sweep in numba and in C++ (``sweep_baseline.py``); the cost of a step against the
-active fraction f_a; the time from
+against a half-shell sweep in numba and in C++ and against a plain skin
+list (``sweep_baseline.py``); the cost of a step against the active
+fraction f_a; the time from
 ``import packing_lite`` to the end of the first step with an empty and a
 filled compilation cache; and the peak memory per particle. Every figure
 is the median of several repeats, with the smallest and largest in
@@ -39,7 +39,7 @@ import numpy as np
 import packing_lite as pl
 from packing_lite import _engine, dynamics
 from packing_lite.neighbors import CellGrid
-from sweep_baseline import _CPP_FLAGS, check_cpp, cpp_baseline, time_sweep
+from sweep_baseline import SKIN, _CPP_FLAGS, check_cpp, cpp_baseline, time_sweep
 
 EPS = 0.02
 DYNAMICS = {
@@ -288,13 +288,15 @@ def activity_table(samples, n):
 
 
 def baseline(config, n=20_000, phi=0.60):
-    """The half-shell sweeps of ``sweep_baseline`` (numba, and C++ if it
-    builds and takes the numba sweep's steps) against the engine's BRO,
+    """The baselines of ``sweep_baseline`` (the half-shell sweep in numba,
+    and in C++ if it builds and takes the numba sweep's steps; the skin
+    list) against the engine's BRO,
     alternating: seconds per particle-step with one thread, and C++ against
     the engine with two; and notes on what was left out."""
     steps = config["baseline_steps"]
     time_sweep(2000, phi, 3)  # compile
-    plan = [(1, "numba"), (1, "engine")]
+    time_sweep(2000, phi, 3, language="skin list")
+    plan = [(1, "numba"), (1, "skin list"), (1, "engine")]
     notes = []
     if cpp_baseline() is None:
         notes.append("The C++ sweep is left out: no C++ compiler could build it.")
@@ -305,7 +307,7 @@ def baseline(config, n=20_000, phi=0.60):
                          f"differ from the numba sweep's (by {one:.1e} after 100 "
                          "steps; compiler flags in CXX?).")
         else:
-            plan.insert(1, (1, "C++"))
+            plan.insert(2, (1, "C++"))
             if numba.config.NUMBA_NUM_THREADS < 2 or two is None:
                 notes.append("Two-thread rows are left out: numba or OpenMP "
                              "has a single thread here.")
@@ -327,13 +329,14 @@ def baseline(config, n=20_000, phi=0.60):
 
 
 def baseline_table(times):
-    lines = ["| threads | half-shell sweep | ns per particle-step | this engine "
-             "| sweep / engine |", "|---|---|---|---|---|"]
+    lines = ["| threads | baseline | ns per particle-step | this engine "
+             "| baseline / engine |", "|---|---|---|---|---|"]
     for (nt, who), values in times.items():
         if who == "engine":
             continue
         engine = times[nt, "engine"]
-        lines.append(f"| {nt} | {who} | {_spread(values, 1e9)} | "
+        name = who if who == "skin list" else f"half-shell sweep, {who}"
+        lines.append(f"| {nt} | {name} | {_spread(values, 1e9)} | "
                      f"{_spread(engine, 1e9)} | "
                      f"{np.median(values) / np.median(engine):.2f} |")
     return "\n".join(lines)
@@ -476,7 +479,7 @@ def main(argv=None):
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     print("reference engine", file=sys.stderr, flush=True)
     reference = reference_cost(n=config["curve_n"])
-    print("half-shell sweep baseline", file=sys.stderr, flush=True)
+    print("baselines", file=sys.stderr, flush=True)
     sweeps, sweep_steps, sweep_notes = baseline(config)
     gauge.append(_gauge())
     print("start-up", file=sys.stderr, flush=True)
@@ -510,13 +513,17 @@ def main(argv=None):
         activity_table(samples, config["curve_n"]), "",
         f"Reference engine (full rebuild and scan every step), same system, "
         f"1 thread: {_spread(reference, 1e9)} ns per particle-step.", "",
-        "### Against a half-shell sweep",
+        "### Against a half-shell sweep and a skin list",
         f"BRO, N = 20000, phi = 0.60, {sweep_steps} steps from a random start, "
-        "all runs alternating: cell lists rebuilt every step and one half-shell "
-        "sweep over all spheres (`benchmarks/sweep_baseline.py`, the algorithm "
-        "described for the authors' C++ code, in numba and in C++ with OpenMP "
-        "built with "
-        f"{' '.join(_CPP_FLAGS[:3])}); median (min-max) of "
+        "all runs alternating (`benchmarks/sweep_baseline.py`): cell lists "
+        "rebuilt every step and one half-shell sweep over all spheres (the "
+        "algorithm described for the authors' C++ code), in numba and in C++ "
+        "with OpenMP built with "
+        f"{' '.join(_CPP_FLAGS[:3])}; and a skin list in numba (pairs within "
+        f"a contact distance plus {SKIN} of one, each pair once, rebuilt "
+        "once a sphere has moved half the skin, swept over all spheres every "
+        "step; it adds contacts in list order, so its runs depend on the "
+        "numbering). Median (min-max) of "
         f"{config['repeats']} runs, wall clock. " + " ".join(sweep_notes), "",
         baseline_table(sweeps), "",
         "### Start-up and memory", "",
@@ -539,7 +546,7 @@ def main(argv=None):
         + " ms from 2 MB and "
         + ", ".join(f"{g[1]:.0f}" for g in gauge)
         + " ms from 64 MB at the start and after the throughput, labels and "
-        "half-shell sections (the "
+        "baseline sections (the "
         "first follows the core's own speed, the second also the caches and "
         "memory it shares with other work).",
     ]

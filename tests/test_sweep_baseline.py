@@ -1,8 +1,9 @@
-"""The half-shell sweep baselines of ``benchmarks/sweep_baseline.py``.
+"""The baselines of ``benchmarks/sweep_baseline.py``.
 
 The README compares the engine's speed with them, so they must take the
-steps of ``run_bro``: the numba sweep up to the order in which contacts are
-added, the C++ sweep with one thread exactly as the numba sweep.
+steps of ``run_bro``: the numba sweep and the skin list up to the order in
+which contacts are added, the C++ sweep with one thread exactly as the
+numba sweep.
 """
 
 import os
@@ -46,6 +47,49 @@ def test_one_sweep_step_is_a_run_bro_step(mixture):
     # contacts are added in another order: a few roundings of O(1) numbers
     assert _gap(positions, result.packing.positions, packing.box) < 1e-13
     assert f_a[0] == result.active_fraction[0]
+
+
+@pytest.mark.parametrize("mixture", [False, True])
+def test_one_skin_list_step_is_a_run_bro_step(mixture):
+    packing, positions, radii = _start(600, 0.6, 3, mixture)
+    f_a, builds = sb.run_skin_bro(positions, radii, packing.box, EPS, 1, 7)
+    result = pl.run_bro(packing, EPS, 1, seed=7)
+    assert _gap(positions, result.packing.positions, packing.box) < 1e-13
+    assert f_a[0] == result.active_fraction[0] and builds == 1
+
+
+@pytest.mark.parametrize("mixture", [False, True])
+@pytest.mark.parametrize("skin", [0.0, 0.15, sb.SKIN])
+def test_skin_list_keeps_every_contact_between_builds(mixture, skin):
+    """Over 60 steps the skin list must find the contacts the cells find
+    every step: the same active fractions, positions apart by rounding
+    alone (contacts added in another order, amplified by the dynamics;
+    1e-13 here, against about 1e-2 once a contact is missed)."""
+    packing, start, radii = _start(600, 0.6, 3, mixture)
+    mine, theirs = start.copy(), start.copy()
+    f_skin, builds = sb.run_skin_bro(mine, radii, packing.box, EPS, 60, 11, skin)
+    f_cells = sb.run_sweep_bro(theirs, radii, packing.box, EPS, 60, 11)
+    assert np.array_equal(f_skin, f_cells)
+    assert _gap(mine, theirs, packing.box) < 1e-9
+    # without a skin the list is built before every step (every step moves
+    # spheres); 18-20 builds with 0.15 here, 8-10 with 0.3
+    assert builds == 60 if skin == 0.0 else 1 < builds < 30
+
+
+def test_skin_list_stops_where_the_sweep_stops():
+    packing, start, radii = _start(300, 0.3, 2)
+    mine, theirs = start.copy(), start.copy()
+    f_skin = sb.run_skin_bro(mine, radii, packing.box, EPS, 500, 4)[0]
+    f_cells = sb.run_sweep_bro(theirs, radii, packing.box, EPS, 500, 4)
+    assert f_cells[-1] == 0.0 and len(f_cells) < 500
+    assert np.array_equal(f_skin, f_cells)
+
+
+@pytest.mark.parametrize("skin", [-0.1, 11.0, float("nan"), "0.3", None])
+def test_skin_list_refuses_a_bad_skin(skin):
+    packing, positions, radii = _start(100, 0.2, 1)
+    with pytest.raises(ValueError, match="skin"):
+        sb.run_skin_bro(positions, radii, packing.box, EPS, 5, 2, skin)
 
 
 @pytest.mark.parametrize("mixture", [False, True])
@@ -143,6 +187,8 @@ def test_bad_arguments_are_refused_with_their_name(case):
     arguments = make(positions.copy(), radii, packing.box)
     with pytest.raises(ValueError, match=words):
         sb.run_sweep_bro(*arguments)
+    with pytest.raises(ValueError, match=words):
+        sb.run_skin_bro(*make(positions.copy(), radii, packing.box))
 
 
 def test_read_only_positions_and_bad_thread_counts_are_refused():

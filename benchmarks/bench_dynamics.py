@@ -466,13 +466,13 @@ def main(argv=None):
         for run in DYNAMICS.values():
             run(small, 5, 1)
 
-    gauge = [_gauge()]
+    gauge = [("at the start", _gauge())]
     print("throughput", file=sys.stderr, flush=True)
     rows = throughput(config)
-    gauge.append(_gauge())
+    gauge.append(("after the throughput section", _gauge()))
     print("labels in cell order", file=sys.stderr, flush=True)
     ordered = cell_order(config)
-    gauge.append(_gauge())
+    gauge.append(("after the labels section", _gauge()))
     print("cost against f_a", file=sys.stderr, flush=True)
     numba.set_num_threads(1)
     samples, curve_steps = activity_curve(config["curve_n"])
@@ -481,7 +481,7 @@ def main(argv=None):
     reference = reference_cost(n=config["curve_n"])
     print("baselines", file=sys.stderr, flush=True)
     sweeps, sweep_steps, sweep_notes = baseline(config)
-    gauge.append(_gauge())
+    gauge.append(("after the baselines", _gauge()))
     print("start-up", file=sys.stderr, flush=True)
     cold, warm = startup(3, config["cold"])
     print("memory", file=sys.stderr, flush=True)
@@ -541,14 +541,11 @@ def main(argv=None):
         f"({numba.threading_layer()} threads), numpy {np.__version__}; "
         f"load average before {load_before}, after {_load()}; "
         f"benchmark took {time.perf_counter() - started:.0f} s. A fixed "
-        "one-thread loop of scattered reads took "
-        + ", ".join(f"{g[0]:.0f}" for g in gauge)
-        + " ms from 2 MB and "
-        + ", ".join(f"{g[1]:.0f}" for g in gauge)
-        + " ms from 64 MB at the start and after the throughput, labels and "
-        "baseline sections (the "
-        "first follows the core's own speed, the second also the caches and "
-        "memory it shares with other work).",
+        "one-thread loop of scattered reads took, from 2 MB / from 64 MB, "
+        + ", ".join(f"{two:.0f} / {many:.0f} ms {when}"
+                    for when, (two, many) in gauge)
+        + " (the first follows the core's own speed, the second also the "
+        "caches and memory it shares with other work).",
     ]
     text = "\n".join(sections)
     print(text)

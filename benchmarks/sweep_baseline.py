@@ -161,11 +161,16 @@ def _build_skin_list(positions, radii, box, side, reach, start, order, cell_of,
     n = positions.shape[0]
     _sort_into_cells(positions, side, side / box, start, order, cell_of)
     inv_box = 1.0 / box
+    near = np.empty(ahead.shape[0], dtype=np.int64)
     m = 0
     for cx in range(side):
         for cy in range(side):
             for cz in range(side):
                 c = (cx * side + cy) * side + cz
+                for o in range(ahead.shape[0]):  # once per cell, not per sphere
+                    near[o] = ((((cx + ahead[o, 0]) % side) * side
+                                + (cy + ahead[o, 1]) % side) * side
+                               + (cz + ahead[o, 2]) % side)
                 for a in range(start[c], start[c + 1]):
                     i = order[a]
                     first[a] = m
@@ -173,10 +178,7 @@ def _build_skin_list(positions, radii, box, side, reach, start, order, cell_of,
                         if o == 0:
                             lo, hi = a + 1, start[c + 1]
                         else:
-                            e = (((cx + ahead[o - 1, 0]) % side) * side
-                                 + (cy + ahead[o - 1, 1]) % side) * side
-                            e += (cz + ahead[o - 1, 2]) % side
-                            lo, hi = start[e], start[e + 1]
+                            lo, hi = start[near[o - 1]], start[near[o - 1] + 1]
                         for q in range(lo, hi):
                             j = order[q]
                             r2 = 0.0

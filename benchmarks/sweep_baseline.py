@@ -236,7 +236,7 @@ def _run_skin_bro(positions, radii, box, eps, steps, seed, side, reach):
     more than reach / 2 since the last build, so every overlapping pair
     stays listed (two spheres that each moved less than reach / 2 came
     closer by less than reach). Returns the active fractions and the
-    number of builds, or (None, -1) if the list outgrew its array."""
+    number of builds."""
     n = positions.shape[0]
     start = np.empty(side**3 + 1, dtype=np.int64)
     order = np.empty(n, dtype=np.int64)

@@ -76,6 +76,31 @@ def _sort_into_cells(positions, side, inv_width, start, order, cell_of):
         fill[c] += 1
 
 
+@njit(cache=True, inline="always")
+def _add_pair(positions, radii, box, inv_box, i, j, x0, x1, x2, vec, active):
+    """If spheres i (at x0, x1, x2) and j overlap, add their unit vector to
+    i's sum and take it from j's, and mark both active."""
+    d0 = x0 - positions[j, 0]
+    d0 -= box * np.rint(d0 * inv_box)
+    d1 = x1 - positions[j, 1]
+    d1 -= box * np.rint(d1 * inv_box)
+    d2 = x2 - positions[j, 2]
+    d2 -= box * np.rint(d2 * inv_box)
+    r2 = d0 * d0 + d1 * d1 + d2 * d2
+    contact = radii[i] + radii[j]
+    if r2 < contact * contact and r2 > 0.0:
+        r = np.sqrt(r2)
+        u0, u1, u2 = d0 / r, d1 / r, d2 / r
+        vec[i, 0] += u0
+        vec[i, 1] += u1
+        vec[i, 2] += u2
+        vec[j, 0] -= u0
+        vec[j, 1] -= u1
+        vec[j, 2] -= u2
+        active[i] = 1
+        active[j] = 1
+
+
 @njit(cache=True)
 def _sweep(positions, radii, box, side, start, order, ahead, vec, active):
     """Sum of unit vectors away from overlapping partners, each pair once:
@@ -102,26 +127,8 @@ def _sweep(positions, radii, box, side, start, order, ahead, vec, active):
                             e += (cz + ahead[o - 1, 2]) % side
                             first, stop = start[e], start[e + 1]
                         for q in range(first, stop):
-                            j = order[q]
-                            d0 = x0 - positions[j, 0]
-                            d0 -= box * np.rint(d0 * inv_box)
-                            d1 = x1 - positions[j, 1]
-                            d1 -= box * np.rint(d1 * inv_box)
-                            d2 = x2 - positions[j, 2]
-                            d2 -= box * np.rint(d2 * inv_box)
-                            r2 = d0 * d0 + d1 * d1 + d2 * d2
-                            contact = radii[i] + radii[j]
-                            if r2 < contact * contact and r2 > 0.0:
-                                r = np.sqrt(r2)
-                                u0, u1, u2 = d0 / r, d1 / r, d2 / r
-                                vec[i, 0] += u0
-                                vec[i, 1] += u1
-                                vec[i, 2] += u2
-                                vec[j, 0] -= u0
-                                vec[j, 1] -= u1
-                                vec[j, 2] -= u2
-                                active[i] = 1
-                                active[j] = 1
+                            _add_pair(positions, radii, box, inv_box, i, order[q],
+                                      x0, x1, x2, vec, active)
 
 
 @njit(cache=True)
@@ -208,26 +215,8 @@ def _sweep_skin_list(positions, radii, box, order, first, partners, vec, active)
         x1 = positions[i, 1]
         x2 = positions[i, 2]
         for q in range(first[a], first[a + 1]):
-            j = partners[q]
-            d0 = x0 - positions[j, 0]
-            d0 -= box * np.rint(d0 * inv_box)
-            d1 = x1 - positions[j, 1]
-            d1 -= box * np.rint(d1 * inv_box)
-            d2 = x2 - positions[j, 2]
-            d2 -= box * np.rint(d2 * inv_box)
-            r2 = d0 * d0 + d1 * d1 + d2 * d2
-            contact = radii[i] + radii[j]
-            if r2 < contact * contact and r2 > 0.0:
-                r = np.sqrt(r2)
-                u0, u1, u2 = d0 / r, d1 / r, d2 / r
-                vec[i, 0] += u0
-                vec[i, 1] += u1
-                vec[i, 2] += u2
-                vec[j, 0] -= u0
-                vec[j, 1] -= u1
-                vec[j, 2] -= u2
-                active[i] = 1
-                active[j] = 1
+            _add_pair(positions, radii, box, inv_box, i, partners[q], x0, x1, x2,
+                      vec, active)
 
 
 @njit(cache=True)

@@ -515,12 +515,13 @@ def main(argv=None):
         f"1 thread: {_spread(reference, 1e9)} ns per particle-step.", "",
         "### Against a half-shell sweep and a skin list",
         f"BRO, N = 20000, phi = 0.60, {sweep_steps} steps from a random start, "
-        "all runs alternating (`benchmarks/sweep_baseline.py`): cell lists "
+        "all runs alternating (the baselines of `benchmarks/sweep_baseline.py`, "
+        "timed by this script): cell lists "
         "rebuilt every step and one half-shell sweep over all spheres (the "
         "algorithm described for the authors' C++ code), in numba and in C++ "
         "with OpenMP built with "
         f"{' '.join(_CPP_FLAGS[:3])}; and a skin list in numba (pairs within "
-        f"a contact distance plus {SKIN} of one, each pair once, rebuilt "
+        f"a contact distance plus {SKIN} of the largest one, each pair once, rebuilt "
         "once a sphere has moved half the skin, swept over all spheres every "
         "step; it adds contacts in list order, so its runs depend on the "
         "numbering). Median (min-max) of "

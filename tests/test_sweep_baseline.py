@@ -85,11 +85,54 @@ def test_skin_list_stops_where_the_sweep_stops():
     assert np.array_equal(f_skin, f_cells)
 
 
-@pytest.mark.parametrize("skin", [-0.1, 11.0, float("nan"), "0.3", None])
+@pytest.mark.parametrize("skin", [-0.1, 1.01, float("nan"), "0.3", None, True])
 def test_skin_list_refuses_a_bad_skin(skin):
     packing, positions, radii = _start(100, 0.2, 1)
-    with pytest.raises(ValueError, match="skin"):
+    with pytest.raises(ValueError, match=r"skin must be a real number in \[0, 1.0\]"):
         sb.run_skin_bro(positions, radii, packing.box, EPS, 5, 2, skin)
+
+
+@pytest.mark.parametrize("run", [sb.run_sweep_bro, sb.run_skin_bro])
+def test_a_box_a_whole_number_of_contacts_wide_misses_no_contact(run):
+    """Four cells of exactly one contact distance: rounding put the left
+    sphere of a pair closer than contact in cell 1 and the right one in
+    cell 3, which a sweep of neighbouring cells never compares."""
+    contact, box = 1.7681626037067473, 7.072650414826989  # box = 4 contacts
+    positions = np.zeros((14, 3))
+    positions[0] = (3.536325207413494, 1.0, 1.0)
+    positions[1] = (5.304487811120241, 1.0, 1.0)
+    positions[2:, 0] = np.linspace(0.2, 6.8, 12)
+    positions[2:, 1:] = 4.5
+    radii = np.full(14, 0.01)
+    radii[:2] = contact / 2
+    expected = pl.run_bro(pl.Packing(positions, box=box, radius=radii), EPS, 1,
+                          seed=2).active_fraction[0]
+    assert expected == 2 / 14
+    extra = () if run is sb.run_sweep_bro else (0.0,)
+    f_a = run(positions.copy(), radii, box, EPS, 1, 2, *extra)
+    assert (f_a[0] if run is sb.run_sweep_bro else f_a[0][0]) == expected
+
+
+def test_time_sweep_refuses_an_unknown_baseline_or_setting():
+    for language in ("skin-list", "skin", "c++", None):
+        with pytest.raises(ValueError, match="language must be one of"):
+            sb.time_sweep(300, 0.6, 5, language=language)
+    with pytest.raises(ValueError, match="steps"):
+        sb.time_sweep(300, 0.6, 0, language="skin list")
+    with pytest.raises(ValueError, match="threads must be 1"):
+        sb.time_sweep(300, 0.6, 5, language="numba", threads=2)
+
+
+def test_the_scripts_skin_list_check_sees_a_missed_contact(monkeypatch):
+    """check_skin_list must fail a list that is rebuilt too late."""
+    assert sb.check_skin_list(n=600)[1:] == (True, sb.check_skin_list(n=600)[2])
+    late = sb._run_skin_bro
+    monkeypatch.setattr(sb, "_run_skin_bro", lambda positions, radii, box, eps,
+                        steps, seed, side, reach: late(positions, radii, box, eps,
+                                                       steps, seed, side,
+                                                       4.0 * reach if reach else 0.0))
+    gap, same, _ = sb.check_skin_list(n=600)
+    assert gap > 1e-9 or not same
 
 
 @pytest.mark.parametrize("mixture", [False, True])
@@ -177,6 +220,15 @@ BAD = {
     "seed above 2^63": (lambda x, r, b: (x, r, b, EPS, 5, 2**64 + 5), "seed"),
     "steps not an integer": (lambda x, r, b: (x, r, b, EPS, 5.0, 2), "steps"),
     "box too narrow": (lambda x, r, b: (x / b, r, 1.0, EPS, 5, 2), "three contact"),
+    "radii as words": (lambda x, r, b: (x, ["a"] * len(r), b, EPS, 5, 2), "radii"),
+    "radii a dict": (lambda x, r, b: (x, {}, b, EPS, 5, 2), "radii"),
+    "radii objects": (lambda x, r, b: (x, np.array([object()] * len(r)), b, EPS, 5,
+                                       2), "radii"),
+    "complex radii": (lambda x, r, b: (x, r + 0j, b, EPS, 5, 2), "real"),
+    "scaled beyond 1e150": (lambda x, r, b: (x * 1e155, r * 1e155, b * 1e155,
+                                             EPS * 1e155, 5, 2), "1e\\+150"),
+    "scaled below 1e-150": (lambda x, r, b: (x * 1e-300, r * 1e-300, b * 1e-300,
+                                             0.0, 5, 2), "1e-150"),
 }
 
 

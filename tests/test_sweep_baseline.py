@@ -119,8 +119,11 @@ def test_time_sweep_refuses_an_unknown_baseline_or_setting():
             sb.time_sweep(300, 0.6, 5, language=language)
     with pytest.raises(ValueError, match="steps"):
         sb.time_sweep(300, 0.6, 0, language="skin list")
-    with pytest.raises(ValueError, match="threads must be 1"):
-        sb.time_sweep(300, 0.6, 5, language="numba", threads=2)
+    for threads in (2, True, 1.0, np.array([1, 2])):
+        with pytest.raises(ValueError, match=r"threads must be an integer in \[1, 1\]"):
+            sb.time_sweep(300, 0.6, 5, language="numba", threads=threads)
+    with pytest.raises(ValueError, match="language must be one of"):
+        sb.time_sweep(300, 0.6, 5, language=np.array(["numba", "C++"]))
 
 
 def test_the_scripts_skin_list_check_sees_a_missed_contact(monkeypatch):
@@ -225,6 +228,10 @@ BAD = {
     "radii objects": (lambda x, r, b: (x, np.array([object()] * len(r)), b, EPS, 5,
                                        2), "radii"),
     "complex radii": (lambda x, r, b: (x, r + 0j, b, EPS, 5, 2), "real"),
+    "radii as numeric strings": (lambda x, r, b: (x, ["0.5"] * len(r), b, EPS, 5, 2),
+                                 "radii"),
+    "boolean radii": (lambda x, r, b: (x, np.ones(len(r), dtype=bool), b, EPS, 5, 2),
+                      "radii"),
     "scaled beyond 1e150": (lambda x, r, b: (x * 1e155, r * 1e155, b * 1e155,
                                              EPS * 1e155, 5, 2), "1e\\+150"),
     "scaled below 1e-150": (lambda x, r, b: (x * 1e-300, r * 1e-300, b * 1e-300,

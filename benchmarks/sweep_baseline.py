@@ -103,18 +103,29 @@ def _add_pair(positions, radii, box, inv_box, i, j, x0, x1, x2, vec, active):
         active[j] = 1
 
 
+@njit(cache=True, inline="always")
+def _cells_ahead(cx, cy, cz, side, ahead, near):
+    """Fill ``near`` with the flat indices of the cells ahead of cell
+    (cx, cy, cz), wrapped around the box (once per cell, not per sphere)."""
+    for o in range(ahead.shape[0]):
+        near[o] = ((((cx + ahead[o, 0]) % side) * side + (cy + ahead[o, 1]) % side)
+                   * side + (cz + ahead[o, 2]) % side)
+
+
 @njit(cache=True)
 def _sweep(positions, radii, box, side, start, order, ahead, vec, active):
     """Sum of unit vectors away from overlapping partners, each pair once:
     sphere i meets the spheres after it in its own cell and all spheres in
     the 13 cells ahead."""
     inv_box = 1.0 / box
+    near = np.empty(ahead.shape[0], dtype=np.int64)
     vec[:] = 0.0
     active[:] = 0
     for cx in range(side):
         for cy in range(side):
             for cz in range(side):
                 c = (cx * side + cy) * side + cz
+                _cells_ahead(cx, cy, cz, side, ahead, near)
                 for a in range(start[c], start[c + 1]):
                     i = order[a]
                     x0 = positions[i, 0]
@@ -124,10 +135,7 @@ def _sweep(positions, radii, box, side, start, order, ahead, vec, active):
                         if o == 0:
                             first, stop = a + 1, start[c + 1]
                         else:
-                            e = (((cx + ahead[o - 1, 0]) % side) * side
-                                 + (cy + ahead[o - 1, 1]) % side) * side
-                            e += (cz + ahead[o - 1, 2]) % side
-                            first, stop = start[e], start[e + 1]
+                            first, stop = start[near[o - 1]], start[near[o - 1] + 1]
                         for q in range(first, stop):
                             _add_pair(positions, radii, box, inv_box, i, order[q],
                                       x0, x1, x2, vec, active)
@@ -176,10 +184,7 @@ def _build_skin_list(positions, radii, box, side, reach, start, order, cell_of,
         for cy in range(side):
             for cz in range(side):
                 c = (cx * side + cy) * side + cz
-                for o in range(ahead.shape[0]):  # once per cell, not per sphere
-                    near[o] = ((((cx + ahead[o, 0]) % side) * side
-                                + (cy + ahead[o, 1]) % side) * side
-                               + (cz + ahead[o, 2]) % side)
+                _cells_ahead(cx, cy, cz, side, ahead, near)
                 for a in range(start[c], start[c + 1]):
                     i = order[a]
                     first[a] = m
@@ -310,14 +315,12 @@ def _checked(positions, radii, box, eps, steps, seed):
         raise ValueError("positions must be finite and in [0, box)")
     try:  # numbers only: no strings, booleans, objects or complex values
         radii = np.asarray(radii)
-    except (TypeError, ValueError):
-        radii = None
-    if radii is not None and radii.dtype.kind in "fiu":
+    except (TypeError, ValueError):  # ragged sequences
+        radii = np.empty(0, dtype=object)
+    if radii.dtype.kind in "fiu":
         radii = np.ascontiguousarray(radii, dtype=np.float64)
-    else:
-        radii = None
-    if (radii is None or radii.shape != (n,) or not np.all(np.isfinite(radii))
-            or radii.min() <= 0.0):
+    if (radii.dtype != np.float64 or radii.shape != (n,)
+            or not np.all(np.isfinite(radii)) or radii.min() <= 0.0):
         raise ValueError(f"radii must be {n} finite real numbers > 0")
     if not 6.0 * radii.max() <= box:
         raise ValueError("box must be at least three contact distances wide "
@@ -332,15 +335,17 @@ def _checked(positions, radii, box, eps, steps, seed):
         raise ValueError(f"eps must be in [0, box = {box}], got {eps}")
     steps = _integer("steps", steps, 0, _MAX_STEPS)
     seed = _integer("seed", seed, 0, 2**63 - 1)
-    side = min(_cells(box, 2.0 * radii.max()), int(np.cbrt(2.0 * n)) + 1)
-    return radii, box, eps, steps, seed, max(3, side)
+    return radii, box, eps, steps, seed, _cells(box, 2.0 * radii.max(), n)
 
 
-def _cells(box, width):
-    """Cells per side at least ``width`` wide, strictly: where box / width
-    is a whole number, a sphere's cell index, rounded, could put two
-    spheres closer than ``width`` two cells apart."""
-    return int(box / (width * (1.0 + 1e-9)))
+def _cells(box, width, n):
+    """Cells per side: at least 3, else at most about 2 n cells in all, each
+    wider than ``width``, strictly: where box / width is a whole number, a
+    sphere's cell index, rounded, could put two spheres closer than
+    ``width`` two cells apart. With 3 a side every cell neighbours every
+    other, whatever their width."""
+    side = min(int(box / (width * (1.0 + 1e-9))), int(np.cbrt(2.0 * n)) + 1)
+    return max(3, side)
 
 
 def run_sweep_bro(positions, radii, box, eps, steps, seed):
@@ -373,9 +378,8 @@ def run_skin_bro(positions, radii, box, eps, steps, seed, skin=SKIN):
     skin = float(skin)
     largest = 2.0 * radii.max()
     reach = min(skin * largest, box / 3.0 - largest)
-    side = min(_cells(box, largest + reach),
-               int(np.cbrt(2.0 * positions.shape[0])) + 1)
-    return _run_skin_bro(positions, radii, box, eps, steps, seed, max(3, side),
+    return _run_skin_bro(positions, radii, box, eps, steps, seed,
+                         _cells(box, largest + reach, radii.shape[0]),
                          max(0.0, reach))
 
 

@@ -56,7 +56,7 @@ visiting order, numbering nor thread count changes them.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 from . import _rng
 from .dynamics import (
@@ -566,21 +566,29 @@ def _relocate(i, need, keep, pool, at, cap, row_len, state, block_top, block_end
 
 
 @njit(cache=True, inline="always")
-def _row_insert(j, value, label, shift, pool, at, cap, row_len, state, block_top,
-                block_end, policy):
-    """Insert ``value`` into row j in sorted position; returns the pool."""
-    m = row_len[j]
-    if m == cap[j]:
-        pool = _relocate(j, m + 1, m, pool, at, cap, row_len, state, block_top,
-                         block_end, policy)
+def _row_insert_in_place(j, value, label, shift, pool, at, row_len):
+    """Insert ``value`` into row j, which has room for it, in sorted
+    position."""
     base = at[j]
-    b = base + m
+    b = base + row_len[j]
     key = _order_key(value, label, shift)
     while b > base and _order_key(pool[b - 1], label, shift) > key:
         pool[b] = pool[b - 1]
         b -= 1
     pool[b] = value
-    row_len[j] = m + 1
+    row_len[j] += 1
+
+
+@njit(cache=True, inline="always")
+def _row_insert(j, value, label, shift, pool, at, cap, row_len, state, block_top,
+                block_end, policy):
+    """Insert ``value`` into row j in sorted position, moving the row if
+    it is full; returns the pool."""
+    m = row_len[j]
+    if m == cap[j]:
+        pool = _relocate(j, m + 1, m, pool, at, cap, row_len, state, block_top,
+                         block_end, policy)
+    _row_insert_in_place(j, value, label, shift, pool, at, row_len)
     return pool
 
 
@@ -618,9 +626,11 @@ def _row_replace(j, i, value, mask, label, shift, pool, at, row_len):
 
 
 @njit(cache=True)
-def _rekey(i, dim, geo, ref_code, label, pool, at, row_len):
-    """Sphere i changed reference cell: new ranks in its row and in its
-    partners' rows."""
+def _rekey(i, dim, geo, ref_code, label, pool, at, row_len, lo, hi, defer, c):
+    """Sphere i changed reference cell: new ranks in its row and in the rows
+    of its partners numbered lo .. hi - 1. The new entries due in other
+    partners' rows go to ``defer`` as (partner, entry) from line c on;
+    returns the line after them."""
     per_side, bits, sentinel, shift = geo[2], geo[3], geo[4], geo[5]
     mask = (1 << shift) - 1
     code_i = ref_code[i]
@@ -630,20 +640,156 @@ def _rekey(i, dim, geo, ref_code, label, pool, at, row_len):
         key = _pair_key(code_i, ref_code[j], dim, bits, per_side, sentinel)
         pool[a] = (key << shift) | j
         value = (_mirror_key(key, sentinel, per_side) << shift) | i
-        _row_replace(j, i, value, mask, label, shift, pool, at, row_len)
+        if lo <= j < hi:
+            _row_replace(j, i, value, mask, label, shift, pool, at, row_len)
+        else:
+            defer[c, 0] = j
+            defer[c, 1] = value
+            c += 1
     _sort_row(pool, base, row_len[i], label, shift)
+    return c
+
+
+@njit(cache=True, inline="always")
+def _part_start(p, n, parts):
+    """First sphere of part p when n spheres are cut into ``parts`` ranges
+    (sphere i is in part i * parts // n)."""
+    return -((-p * n) // parts)
+
+
+@njit(cache=True, parallel=True)
+def _rekey_parallel(active, n_active, events, parts, need, dim, geo, ref_code,
+                    label, pool, at, row_len):
+    """:func:`_rekey` for every mover that changed reference cell, each part
+    of the spheres' numbering by one thread: a part re-ranks its movers'
+    rows and their partners' rows within the part, then the entries due in
+    other parts' rows. Each row ends sorted by its final entries, so the
+    rows are the same whatever the parts. ``need[p]`` is the total length
+    of part p's movers' rows."""
+    n = row_len.shape[0]
+    mask = (1 << geo[5]) - 1
+    first = np.zeros(parts + 1, dtype=np.int64)  # part p's lines of defer
+    for p in range(parts):
+        first[p + 1] = first[p] + need[p]
+    last = first[:parts].copy()
+    defer = np.empty((first[parts], 2), dtype=pool.dtype)
+    edge = np.empty(parts + 1, dtype=np.int64)  # part p's movers in active
+    for p in range(parts + 1):
+        edge[p] = np.searchsorted(active[:n_active], _part_start(p, n, parts))
+    for p in prange(parts):
+        lo, hi = _part_start(p, n, parts), _part_start(p + 1, n, parts)
+        c = first[p]
+        for a in range(edge[p], edge[p + 1]):
+            if events[a] & _LEFT_REF_CELL:
+                c = _rekey(active[a], dim, geo, ref_code, label, pool, at,
+                           row_len, lo, hi, defer, c)
+        last[p] = c
+    for p in prange(parts):
+        lo, hi = _part_start(p, n, parts), _part_start(p + 1, n, parts)
+        for q in range(parts):
+            for c in range(first[q], last[q]):
+                j = defer[c, 0]
+                if lo <= j < hi:
+                    value = defer[c, 1]
+                    _row_replace(j, value & mask, value, mask, label, geo[5], pool,
+                                 at, row_len)
+
+
+# Kinds of change to a partner's row after a row rebuild.
+_DROP = 0  # take i's entry out
+_ADD = 1  # put i's entry in
+_ADD_LATER = 2  # put i's entry in, once its row can be moved (full row)
+
+
+@njit(cache=True)
+def _row_changes(i, old, p, p_end, geo, label, pool, at, row_len, flag, changes,
+                 c):
+    """What row i's rebuild changes in its partners' rows: a merge of its
+    old entries ``old[p:p_end]`` with its new row (both sorted, ranks up to
+    date, so a pair listed in both has equal entries). Writes (partner,
+    entry for i, kind) to ``changes`` from line c on and returns the line
+    after them. Partners flagged as rebuilt themselves are left out."""
+    per_side, sentinel, shift = geo[2], geo[4], geo[5]
+    mask = (1 << shift) - 1
+    base = at[i]
+    m = row_len[i]
+    q = 0
+    while p < p_end or q < m:
+        key_old = _order_key(old[p], label, shift) if p < p_end else -1
+        key_now = _order_key(pool[base + q], label, shift) if q < m else -1
+        if q == m or (p < p_end and key_old < key_now):
+            j = old[p] & mask  # dropped from i's row
+            if flag[j] == 0:
+                changes[c, 0] = j
+                changes[c, 1] = i
+                changes[c, 2] = _DROP
+                c += 1
+            p += 1
+        elif p == p_end or key_now < key_old:
+            now = pool[base + q]
+            j = now & mask  # new in i's row
+            if flag[j] == 0:
+                key = _mirror_key(now >> shift, sentinel, per_side)
+                changes[c, 0] = j
+                changes[c, 1] = (key << shift) | i
+                changes[c, 2] = _ADD
+                c += 1
+            q += 1
+        else:
+            p += 1
+            q += 1
+    return c
+
+
+@njit(cache=True, parallel=True)
+def _change_rows_parallel(items, m, old, old_at, parts, geo, label, pool, at,
+                          cap, row_len, flag):
+    """The changes of :func:`_row_changes` for ``items[:m]`` (in parallel),
+    made part by part of the numbering, each part by one thread: drops and
+    additions that fit their row in place. Returns the changes, additions
+    to full rows marked ``_ADD_LATER`` (they move rows, so they are made
+    serially)."""
+    n = row_len.shape[0]
+    shift = geo[5]
+    mask = (1 << shift) - 1
+    first = np.empty(m + 1, dtype=np.int64)  # row a's lines of changes
+    first[0] = 0
+    for a in range(m):
+        first[a + 1] = first[a] + (old_at[a + 1] - old_at[a]) + row_len[items[a]]
+    last = np.empty(m, dtype=np.int64)
+    changes = np.empty((first[m], 3), dtype=np.int64)
+    for a in prange(m):
+        last[a] = _row_changes(items[a], old, old_at[a], old_at[a + 1], geo, label,
+                               pool, at, row_len, flag, changes, first[a])
+    for p in prange(parts):
+        lo, hi = _part_start(p, n, parts), _part_start(p + 1, n, parts)
+        for a in range(m):
+            for c in range(first[a], last[a]):
+                j = changes[c, 0]
+                if j < lo or j >= hi:
+                    continue
+                if changes[c, 2] == _DROP:
+                    _row_remove(j, changes[c, 1], mask, pool, at, row_len)
+                elif row_len[j] < cap[j]:
+                    _row_insert_in_place(j, changes[c, 1], label, shift, pool, at,
+                                         row_len)
+                else:
+                    changes[c, 2] = _ADD_LATER
+    return changes, first, last
 
 
 @njit(cache=True)
 def _refresh(items, m, positions, radii, geo, offsets, head, nxt, ref_code, label,
              pool, at, cap, row_len, state, block_top, block_end, policy,
-             displacement, flag):
-    """Rebuild the rows of ``items[:m]`` and patch their partners' rows;
-    returns the pool.
+             displacement, flag, parts):
+    """Rebuild the rows of ``items[:m]`` and patch their partners' rows
+    (in parallel, by ``parts`` of the numbering, when there are enough);
+    returns the pool. The rows end the same whatever the parts: each is
+    kept sorted.
 
     ``flag`` must be zero on entry and is zero again on return.
     """
-    per_side, sentinel, shift = geo[2], geo[4], geo[5]
+    shift = geo[5]
     mask = (1 << shift) - 1
     old_at = np.empty(m + 1, dtype=np.int64)
     total = 0
@@ -661,34 +807,32 @@ def _refresh(items, m, positions, radii, geo, offsets, head, nxt, ref_code, labe
     pool = _build_rows(items, m, positions, radii, geo, offsets, head, nxt,
                        ref_code, label, pool, at, cap, row_len, state, block_top,
                        block_end, policy)
-    # Ranks are up to date in both rows, so a pair listed in both has equal
-    # entries and a merge of the two sorted rows finds what changed. An
-    # insertion may move rows, so row i is read through at[i] each time.
-    for a in range(m):
-        i = items[a]
-        p = old_at[a]
-        p_end = old_at[a + 1]
-        q = 0
-        while p < p_end or q < row_len[i]:
-            now = pool[at[i] + q] if q < row_len[i] else -1
-            key_old = _order_key(old[p], label, shift) if p < p_end else -1
-            key_now = _order_key(now, label, shift) if q < row_len[i] else -1
-            if q == row_len[i] or (p < p_end and key_old < key_now):
-                j = old[p] & mask  # dropped from i's row
-                if flag[j] == 0:
-                    _row_remove(j, i, mask, pool, at, row_len)
-                p += 1
-            elif p == p_end or key_now < key_old:
-                j = now & mask  # new in i's row
-                if flag[j] == 0:
-                    key = _mirror_key(now >> shift, sentinel, per_side)
-                    pool = _row_insert(j, (key << shift) | i, label, shift, pool,
-                                       at, cap, row_len, state, block_top,
+    if parts > 1 and m >= _PARALLEL_MIN_ROWS:
+        changes, first, last = _change_rows_parallel(
+            items, m, old, old_at, parts, geo, label, pool, at, cap, row_len, flag)
+        for a in range(m):
+            for c in range(first[a], last[a]):
+                if changes[c, 2] == _ADD_LATER:
+                    pool = _row_insert(changes[c, 0], changes[c, 1], label, shift,
+                                       pool, at, cap, row_len, state, block_top,
                                        block_end, policy)
-                q += 1
-            else:
-                p += 1
-                q += 1
+    else:
+        # row by row: an addition may move rows, row i's among them
+        widest = 0
+        for a in range(m):
+            widest = max(widest, old_at[a + 1] - old_at[a] + row_len[items[a]])
+        changes = np.empty((widest, 3), dtype=np.int64)
+        for a in range(m):
+            count = _row_changes(items[a], old, old_at[a], old_at[a + 1], geo,
+                                 label, pool, at, row_len, flag, changes, 0)
+            for c in range(count):
+                j = changes[c, 0]
+                if changes[c, 2] == _DROP:
+                    _row_remove(j, changes[c, 1], mask, pool, at, row_len)
+                else:
+                    pool = _row_insert(j, changes[c, 1], label, shift, pool, at,
+                                       cap, row_len, state, block_top, block_end,
+                                       policy)
     for a in range(m):
         i = items[a]
         flag[i] = 0
@@ -1122,9 +1266,12 @@ def _advance_kernel(
     n_records, fresh, n_active, loss, skin, geo, offsets, head, nxt, ref_code,
     label, pool, at, cap, row_len, state, block_top, block_end, policy, batch,
     displacement, vec, shares, factors, active, items, found, events, marks, flag,
+    parts,
 ):
     n, dim = positions.shape
     skin2 = skin * skin
+    no_defer = np.empty((0, 2), dtype=pool.dtype)  # a serial re-rank defers none
+    need = np.zeros(parts, dtype=np.int64)
     t = t_start
     if fresh:
         pool = _setup(positions, radii, geo, offsets, head, nxt, ref_code, label,
@@ -1152,6 +1299,8 @@ def _advance_kernel(
               factors, positions, label, geo, vec, displacement, skin2, ref_code,
               items, events)
         m = 0
+        n_rekey = 0
+        need[:] = 0
         for a in range(n_active):
             event = events[a]
             if event == 0:
@@ -1161,16 +1310,29 @@ def _advance_kernel(
                 _cell_remove(i, items[a], head, nxt)
                 _cell_insert(i, _list_cell(positions, i, geo[7], geo[6]), head, nxt)
             if event & _LEFT_REF_CELL:
-                _rekey(i, dim, geo, ref_code, label, pool, at, row_len)
+                if parts == 1:
+                    _rekey(i, dim, geo, ref_code, label, pool, at, row_len, 0, n,
+                           no_defer, 0)
+                else:
+                    need[(i * parts) // n] += row_len[i]
+                    n_rekey += 1
             if event & _LEFT_SKIN:
                 items[m] = i
                 m += 1
+        if n_rekey >= _PARALLEL_MIN_ROWS:
+            _rekey_parallel(active, n_active, events, parts, need, dim, geo,
+                            ref_code, label, pool, at, row_len)
+        elif n_rekey > 0:
+            for a in range(n_active):
+                if events[a] & _LEFT_REF_CELL:
+                    _rekey(active[a], dim, geo, ref_code, label, pool, at, row_len,
+                           0, n, no_defer, 0)
         # in batches, so that the copies of the old rows stay small
         for b in range(0, m, batch):
             pool = _refresh(items[b:], min(m - b, batch), positions, radii,
                             geo, offsets, head, nxt, ref_code, label, pool, at,
                             cap, row_len, state, block_top, block_end, policy,
-                            displacement, marks)
+                            displacement, marks, parts)
         t += 1
 
         # rescan: every sphere active at the start, then those it now touches
@@ -1212,6 +1374,10 @@ class FastEngine:
         rows list partners up to R_i + R_j + 3 h. Results do not depend on
         it.
     """
+
+    # Parts of the numbering re-ranked in parallel (None: one per thread of
+    # numba's). Results do not depend on it.
+    parts = None
 
     def __init__(self, n, dim, box, max_contact, skin=None):
         self.skin = float(DEFAULT_SKIN if skin is None else skin) * max_contact
@@ -1308,6 +1474,7 @@ class FastEngine:
                     self.refresh_batch, self.displacement, self.vec, self.shares,
                     self.factors, self.active, self.items, self.found, self.events,
                     self.marks, self.flag,
+                    int(self.parts or get_num_threads()),
                 ))
         finally:
             _renumber(positions, self.label, self.events, False)

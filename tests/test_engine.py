@@ -114,6 +114,19 @@ def test_runs_that_start_at_a_later_step_match():
     assert_identical(fast, reference)
 
 
+@pytest.mark.parametrize("name", ["bro", "sgd-size"])
+def test_rows_re_ranked_in_parts_give_identical_runs(name, monkeypatch):
+    """Rows are re-ranked part by part of the numbering when enough spheres
+    change reference cell (here about a hundred a step); any number of
+    parts, run on one thread or several, gives the reference's run."""
+    packing = pl.random_packing(8000, 0.62, dim=3, seed=31)
+    rule = DYNAMICS[name](packing)
+    reference = _run(packing, rule, "reference", steps=40)
+    for parts in (2, 3, 5):
+        monkeypatch.setattr(_engine.FastEngine, "parts", parts)
+        assert_identical(_run(packing, rule, "fast", steps=40), reference)
+
+
 @pytest.mark.parametrize("name", ["bro", "sgd-fraction", "sgd-pair"])
 def test_one_and_two_threads_give_identical_runs(name):
     # large enough for the parallel loops (2048 items and more) to run

@@ -21,11 +21,12 @@ What it keeps between steps
 What one step does
 ------------------
 Draw the factors of the active spheres and move the movers (in parallel,
-each writing its own rows); then, serially, move spheres between cells,
+each writing its own rows); then move spheres between cells (serially),
 fix the order of rows whose reference cell changed and rebuild the rows
-of spheres that left their skin; rescan every sphere active at the start
-of the step (partners of movers that were inactive get marked) and then
-the marked ones. A sphere that neither moved nor touches a mover cannot
+of spheres that left their skin (in parallel, with their partners' rows
+patched part by part of the numbering, one thread per part); rescan every
+sphere active at the start of the step (partners of movers that were
+inactive get marked) and then the marked ones. A sphere that neither moved nor touches a mover cannot
 change state, so inactive spheres away from the movers are never looked
 at.
 

@@ -73,6 +73,30 @@ def _interval(low, high, low_open, high_open):
     return f"{left}{low_text}, {high_text}{right}"
 
 
+def check_flag(value, name):
+    """Return ``value`` as a bool; it must be True or False."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def as_real_array(value, name, shape):
+    """``value`` as a float64 array; its entries must be real numbers
+    (complex numbers, strings and booleans are refused, not converted).
+    ``shape`` describes the expected shape in the error message."""
+    try:
+        array = np.asarray(value)
+        if array.dtype.kind == "O":
+            array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be a real {shape} array: {error}") from None
+    if array.dtype.kind not in "iuf":
+        raise TypeError(
+            f"{name} must be a real {shape} array, got entries of dtype "
+            f"{array.dtype}")
+    return np.asarray(array, dtype=np.float64)
+
+
 def check_choice(value, name, choices):
     """Check that ``value`` is one of the strings in ``choices``."""
     if not isinstance(value, str) or value not in choices:

@@ -40,10 +40,10 @@ from .loss import (
     WEIGHT_PAIR_UNIFORM, scan_all, scan_particle,
 )
 from .neighbors import CellGrid, cell_index
-from .packing import Packing, wrap
+from .packing import Packing, check_packing, wrap
 from ._validation import (
-    MAX_SPHERES, check_choice, check_int, check_real, check_samples, check_steps,
-    resolve_seed,
+    MAX_SPHERES, check_choice, check_flag, check_int, check_real, check_samples,
+    check_steps, resolve_seed,
 )
 
 __all__ = [
@@ -356,19 +356,13 @@ def _sample_kernel(
 # ---------------------------------------------------------------- driver
 
 
-def _check_packing(packing):
-    if not isinstance(packing, Packing):
-        raise TypeError(
-            f"packing must be a packing_lite.Packing, got {type(packing).__name__}"
-        )
-
-
 def _run(packing, rule, steps, seed, record_every, progress, params,
          engine="fast", first_step=0):
     """Run ``steps`` steps of ``rule``, numbered from ``first_step``."""
-    _check_packing(packing)
+    check_packing(packing)
     steps, record_every = check_steps(steps, record_every, first_step)
     seed = resolve_seed(seed)
+    progress = check_flag(progress, "progress")
 
     positions = np.array(packing.positions, dtype=np.float64, order="C")
     radii = np.ascontiguousarray(packing.radii, dtype=np.float64)
@@ -644,7 +638,7 @@ def run_bro(packing, eps, steps, seed=None, record_every=1, variant="particle",
     -------
     RunResult
     """
-    _check_packing(packing)
+    check_packing(packing)
     rule, eps, variant = _bro_rule(packing, eps, variant)
     params = {"dynamics": "bro", "eps": eps, "variant": variant}
     return _run(packing, rule, steps, seed, record_every, progress, params)
@@ -684,7 +678,7 @@ def run_sgd(packing, lr, steps, batch_fraction=None, batch_size=None, seed=None,
     -------
     RunResult
     """
-    _check_packing(packing)
+    check_packing(packing)
     rule, lr, variant = _sgd_rule(packing, lr, batch_fraction, batch_size, variant)
     params = {"dynamics": "sgd", "lr": lr, "batch_fraction": batch_fraction,
               "batch_size": batch_size, "variant": variant}
@@ -731,7 +725,7 @@ def run_sde(packing, steps, eps=None, lr=None, batch_fraction=None, seed=None,
     -------
     RunResult
     """
-    _check_packing(packing)
+    check_packing(packing)
     rule, params = _sde_rule(packing, eps, lr, batch_fraction)
     return _run(packing, rule, steps, seed, record_every, progress, params)
 
@@ -759,7 +753,7 @@ def sample_displacements(packing, dynamics, samples, particles=None, seed=None,
     -------
     ndarray, shape (samples, len(particles), dim)
     """
-    _check_packing(packing)
+    check_packing(packing)
     dynamics = check_choice(dynamics, "dynamics", ("bro", "sgd", "sde"))
     if particles is None:
         particles = np.arange(packing.n)

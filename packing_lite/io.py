@@ -50,8 +50,8 @@ def save(obj, path):
     ----------
     obj : Packing or RunResult
     path : str or os.PathLike
-        Destination; ``.npz`` is appended when missing. Missing folders on
-        the way are created, as ``mkdir -p`` would.
+        Destination file; ``.npz`` is appended when missing. Missing
+        folders on the way are created, as ``mkdir -p`` would.
 
     Returns
     -------
@@ -63,11 +63,18 @@ def save(obj, path):
     TypeError
         If ``path`` is not a str or path-like.
     ValueError
-        If a file stands where a folder of ``path`` should be.
+        If a file stands where a folder of ``path`` should be, or ``path``
+        is a folder.
     """
     path = check_path(path, "path")
+    if path.is_dir():
+        raise ValueError(f"path {str(path)!r} is a folder: give a file name, "
+                         f"for example {str(path / 'result.npz')!r}")
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
+        if path.is_dir():
+            raise ValueError(f"path {str(path)!r} is a folder: give another "
+                             f"file name")
     if isinstance(obj, RunResult):
         packing = obj.packing
         meta = {"kind": "run", "steps": obj.steps, "absorbed": obj.absorbed,
@@ -158,6 +165,8 @@ def atomic_savez(path, arrays, name="path"):
 def load(path):
     """Read a file written by :func:`save`.
 
+    ``path`` may leave out the ``.npz`` that :func:`save` appends.
+
     Returns
     -------
     Packing or RunResult
@@ -165,10 +174,15 @@ def load(path):
     Raises
     ------
     ValueError
-        If the file is not a packing_lite file, is damaged, or was written
-        by a newer format version than this package reads.
+        If the file is not a packing_lite file, is damaged (arrays that do
+        not agree with each other or with the metadata included), or was
+        written by a newer format version than this package reads.
     """
     path = check_path(path, "path")
+    if not path.exists() and path.suffix != ".npz":
+        with_suffix = path.with_name(path.name + ".npz")
+        if with_suffix.exists():
+            path = with_suffix
     contents, meta = read_archive(path, "packing_lite file")
     if meta.get("format") != FORMAT_NAME:
         raise ValueError(f"{path} is not a packing_lite file")
@@ -186,17 +200,53 @@ def load(path):
         packing = Packing(contents["positions"], float(contents["box"]), radius)
         if meta["kind"] == "packing":
             return packing
-        return RunResult(
-            times=contents["times"], active_fraction=contents["active_fraction"],
-            loss=contents["loss"], steps=int(meta["steps"]),
-            absorbed=bool(meta["absorbed"]), packing=packing,
-            seed=int(meta["seed"]),
-            params=dict(meta["params"],
-                        package_version=meta.get("package_version")),
-        )
-    except (KeyError, TypeError) as error:
-        raise ValueError(f"{path} is a damaged packing_lite file: {error!r} "
-                         f"is missing or malformed") from None
+        if meta["kind"] != "run":
+            raise ValueError(f"unknown kind {meta['kind']!r}")
+        return _checked_run(contents, meta, packing)
+    except KeyError as error:
+        raise ValueError(f"{path} is a damaged packing_lite file: {error} is "
+                         f"missing") from None
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{path} is a damaged packing_lite file: {error}") from None
+
+
+def _checked_run(contents, meta, packing):
+    """The RunResult stored in ``contents`` and ``meta``, once its parts
+    agree with each other; a ValueError says what does not."""
+    steps, seed, absorbed, params = (meta["steps"], meta["seed"], meta["absorbed"],
+                                     meta["params"])
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}")
+    if not isinstance(absorbed, bool):
+        raise ValueError(f"absorbed must be true or false, got {absorbed!r}")
+    if not isinstance(params, dict):
+        raise ValueError(f"params must be a mapping, got {params!r}")
+    for key, size in (("n", packing.n), ("dim", packing.dim)):
+        if key in params and params[key] != size:
+            raise ValueError(f"params give {key}={params[key]!r}, the positions "
+                             f"{size}")
+    times = contents["times"]
+    records = {"active_fraction": contents["active_fraction"],
+               "loss": contents["loss"]}
+    if times.ndim != 1 or times.size == 0 or times.dtype.kind not in "iu":
+        raise ValueError("times must be a non-empty 1-D array of integers")
+    if times[0] < 0 or np.any(np.diff(times) <= 0) or times[-1] > steps:
+        raise ValueError(f"times must increase from >= 0 up to steps={steps}")
+    for name, values in records.items():
+        if values.shape != times.shape or values.dtype.kind != "f":
+            raise ValueError(f"{name} must be a float array as long as times "
+                             f"({times.size})")
+    f_a, loss = records["active_fraction"], records["loss"]
+    if not (np.all((f_a >= 0) & (f_a <= 1)) and np.all(np.isfinite(loss))
+            and np.all(loss >= 0)):
+        raise ValueError("active_fraction must lie in [0, 1] and loss be "
+                         "finite and >= 0")
+    return RunResult(times=times, active_fraction=f_a, loss=loss, steps=steps,
+                     absorbed=absorbed, packing=packing, seed=seed,
+                     params=dict(params,
+                                 package_version=meta.get("package_version")))
 
 
 # The first bytes of a zip archive (a NumPy .npz file): a local file

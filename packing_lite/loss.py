@@ -17,8 +17,8 @@ from numba import njit, prange
 
 from . import _rng
 from .neighbors import CellGrid, neighbor_cell
-from .packing import min_image
-from ._validation import resolve_seed
+from .packing import check_packing, min_image
+from ._validation import as_real_array, check_real, resolve_seed
 
 __all__ = ["hinge_loss", "loss_gradient", "active_mask", "pair_loss"]
 
@@ -30,8 +30,15 @@ WEIGHT_PAIR_BERNOULLI = 3  # pair kept with probability p, shared by partners
 
 
 def pair_loss(r, contact=1.0):
-    """U(r) = (contact - r) / 2 for r < contact, else 0 (vectorised)."""
-    r = np.asarray(r, dtype=np.float64)
+    """U(r) = (contact - r) / 2 for r < contact, else 0 (vectorised).
+
+    ``r`` holds centre distances (finite, >= 0) and ``contact`` > 0 is the
+    contact distance R_i + R_j.
+    """
+    contact = check_real(contact, "contact", low=0.0)
+    r = as_real_array(r, "r", "scalar or")
+    if not np.all(np.isfinite(r) & (r >= 0.0)):
+        raise ValueError("r must hold finite distances >= 0 (no NaN)")
     return np.where(r < contact, 0.5 * (contact - r), 0.0)
 
 
@@ -126,6 +133,7 @@ def scan_all(seed, step, weight_kind, weight_param, positions, radii, box,
 
 
 def _scan_packing(packing, seed=0):
+    check_packing(packing)
     grid = CellGrid(packing.box, packing.max_contact, packing.dim, packing.n)
     cell_of, slots, counts = grid.build(packing.positions, packing.box)
     n, dim = packing.n, packing.dim

@@ -19,7 +19,7 @@ import itertools
 import numpy as np
 from numba import njit
 
-from .packing import min_image
+from .packing import check_packing, min_image
 
 __all__ = ["CellGrid", "overlapping_pairs", "brute_force_pairs"]
 
@@ -232,6 +232,7 @@ def overlapping_pairs(packing):
         Rows ``(i, j)`` with ``i < j`` and minimum-image centre distance
         below ``R_i + R_j``, sorted by ``i`` then ``j``.
     """
+    check_packing(packing)
     grid = CellGrid(packing.box, packing.max_contact, packing.dim, packing.n)
     cell_of, slots, counts = grid.build(packing.positions, packing.box)
     pairs = _pairs_from_cells(
@@ -243,4 +244,5 @@ def overlapping_pairs(packing):
 
 def brute_force_pairs(packing):
     """All overlapping pairs by checking every pair: O(n^2), for tests."""
+    check_packing(packing)
     return _pairs_brute_force(packing.positions, packing.radii, packing.box)

@@ -32,7 +32,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._validation import check_int, check_real, resolve_seed
-from .packing import Packing
+from .packing import check_packing
 
 __all__ = [
     "StructureFactor",
@@ -72,9 +72,7 @@ def _sk_kernel(phases, index, out):
 
 def _as_positions_box(packing, positions, box):
     if packing is not None:
-        if not isinstance(packing, Packing):
-            raise TypeError(
-                f"packing must be a Packing, got {type(packing).__name__}")
+        check_packing(packing)
         if positions is not None or box is not None:
             raise ValueError("give either packing, or positions and box")
         return np.ascontiguousarray(packing.positions), float(packing.box)

@@ -11,7 +11,7 @@ import os
 import numpy as np
 from numba import njit
 
-from ._validation import check_int, check_n, check_real, resolve_seed
+from ._validation import as_real_array, check_int, check_n, check_real, resolve_seed
 
 __all__ = ["Packing", "random_packing", "ball_volume", "box_for_phi"]
 
@@ -19,9 +19,10 @@ __all__ = ["Packing", "random_packing", "ball_volume", "box_for_phi"]
 def ball_volume(dim, radius=1.0):
     """Volume of a ball of ``radius`` in ``dim`` dimensions.
 
-    v_d R^d with v_d = pi^(d/2) / Gamma(d/2 + 1).
+    v_d R^d with v_d = pi^(d/2) / Gamma(d/2 + 1); ``radius`` >= 0.
     """
     dim = check_int(dim, "dim", minimum=1)
+    radius = check_real(radius, "radius", low=0.0, low_open=False)
     try:
         return math.pi ** (dim / 2) / math.gamma(dim / 2 + 1) * radius**dim
     except OverflowError:  # dim above about 340: the same number via logs
@@ -216,11 +217,16 @@ def _copy_radius(radius):
     return radius if np.ndim(radius) == 0 else np.array(radius)
 
 
+def check_packing(value, name="packing"):
+    """Refuse anything but a :class:`Packing`, naming the parameter."""
+    if not isinstance(value, Packing):
+        raise TypeError(
+            f"{name} must be a packing_lite.Packing, got {type(value).__name__}"
+        )
+
+
 def _as_positions(positions):
-    try:
-        array = np.asarray(positions, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"positions must be a real (n, dim) array: {error}") from None
+    array = as_real_array(positions, "positions", "(n, dim)")
     if array.ndim != 2:
         raise ValueError(
             f"positions must have shape (n, dim) with n >= 2 and dim >= 1, "
@@ -243,10 +249,7 @@ def _as_radius(radius, n):
         radii = np.full(n, value)
         radii.setflags(write=False)
         return value, radii
-    try:
-        radii = np.array(radius, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"radius must be a number or an (n,) array: {error}") from None
+    radii = np.array(as_real_array(radius, "radius", f"({n},)"))
     if radii.shape != (n,):
         raise ValueError(
             f"radius must be a number or an array of shape ({n},), got shape "

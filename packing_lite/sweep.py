@@ -164,6 +164,30 @@ def _check_grid(dynamics, phi, n, params, n_seeds, dim, steps, record_every,
     return dynamics, phis, ns, lists, n_seeds, dim, steps, record_every, variant
 
 
+def _check_boxes(phis, ns, dim, radius_ratio):
+    """Refuse, before any run starts, a grid point whose box would be too
+    narrow for the minimum image (its run would fail only at its turn)."""
+    from .packing import box_for_phi, check_minimum_image
+
+    for n in ns:
+        radii = _radii(n, radius_ratio)
+        for phi in phis:
+            with np.errstate(over="ignore", under="ignore"):
+                box = box_for_phi(radii, phi, dim)
+            check_minimum_image(
+                box, radii, f"more spheres than n={n} or a lower phi than "
+                f"{phi} (the grid point n={n}, phi={phi} in dim={dim} gives a "
+                f"box edge of {box:.6g})")
+
+
+def _radii(n, radius_ratio):
+    """The radii of a run's spheres: 0.5, the second half times the ratio."""
+    radii = np.full(n, 0.5)
+    if radius_ratio is not None:
+        radii[n // 2:] *= radius_ratio
+    return radii
+
+
 # ---------------------------------------------------------------------------
 # keys and seeds
 
@@ -264,8 +288,7 @@ def _execute_run(spec):
     started = time.perf_counter()
     radius = 0.5
     if spec.get("radius_ratio") is not None:
-        radius = np.full(spec["n"], 0.5)
-        radius[spec["n"] // 2:] *= spec["radius_ratio"]
+        radius = _radii(spec["n"], spec["radius_ratio"])
     packing = random_packing(spec["n"], spec["phi"], dim=spec["dim"],
                              seed=spec["packing_seed"], radius=radius)
     if spec.get("labels") == "cells":
@@ -529,6 +552,7 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
         if not radius_ratio > 0:
             raise ValueError(f"radius_ratio must be > 0, got {radius_ratio}")
     labels = check_choice(labels, "labels", ("drawn", "cells"))
+    _check_boxes(phis, ns, dim, radius_ratio)
     if threads is not None:
         threads = _check_int(threads, "threads", 1)
     elif executor is not None:

@@ -27,7 +27,7 @@ import numpy as np
 
 from .dynamics import RunResult
 from .loss import active_mask
-from .packing import Packing
+from .packing import check_packing
 from ._validation import check_int, check_real
 
 __all__ = [
@@ -53,10 +53,7 @@ _RUN_COLORS = ("blue", "orange", "vermilion", "green", "purple", "sky", "grey")
 
 
 def _check_packing(packing, name="packing", dims=None):
-    if not isinstance(packing, Packing):
-        raise TypeError(
-            f"{name} must be a packing_lite.Packing, got {type(packing).__name__}"
-        )
+    check_packing(packing, name)
     if dims is not None and packing.dim not in dims:
         allowed = " or ".join(str(d) for d in dims)
         raise ValueError(f"{name} must be {allowed}-dimensional, got dim={packing.dim}")

@@ -1,4 +1,5 @@
 import json
+import re
 import os
 import stat
 
@@ -178,3 +179,66 @@ def test_damaged_metadata_is_refused(tmp_path):
     np.savez(tmp_path / "other.npz", meta=np.array("{not json"))
     with pytest.raises(ValueError, match="damaged packing_lite metadata"):
         pl.load(tmp_path / "other.npz")
+
+
+def _damaged(tmp_path, **changes):
+    """A saved run with some arrays or metadata replaced."""
+    run = pl.run_bro(pl.random_packing(60, 0.6, seed=3), 0.02, 40, seed=4,
+                     record_every=10)
+    path = pl.save(run, tmp_path / "run")
+    with np.load(path) as data:
+        contents = {key: data[key] for key in data.files}
+    meta = json.loads(str(contents["meta"]))
+    for key, value in changes.items():
+        if key in meta:
+            meta[key] = value
+        else:
+            contents[key] = value(contents[key]) if callable(value) else value
+    contents["meta"] = np.array(json.dumps(meta))
+    np.savez(path, **contents)
+    return path
+
+
+@pytest.mark.parametrize("changes,match", [
+    (dict(positions=lambda x: x[:, :2]), "params give dim=3"),
+    (dict(positions=lambda x: x[:50]), "params give n=60"),
+    (dict(active_fraction=lambda a: a[:-1]), "active_fraction must be a float "
+                                             "array as long as times"),
+    (dict(loss=lambda a: a.astype(np.int64)), "loss must be a float array"),
+    (dict(times=lambda t: t[::-1].copy()), "times must increase"),
+    (dict(times=lambda t: t.astype(float)), "times must be a non-empty 1-D "
+                                            "array of integers"),
+    (dict(active_fraction=lambda a: a + 2.0), r"active_fraction must lie in \[0, 1\]"),
+    (dict(steps=-5), "steps must be an integer >= 0"),
+    (dict(steps=10), "up to steps=10"),
+    (dict(seed="abc"), r"seed must be an integer in \[0, 2\*\*63\)"),
+    (dict(absorbed="no"), "absorbed must be true or false"),
+    (dict(params=[1, 2]), "params must be a mapping"),
+    (dict(kind="movie"), "unknown kind 'movie'"),
+    (dict(box=np.float64(-1.0)), r"box must be in \(0, inf\)"),
+])
+def test_damaged_run_is_refused_with_the_reason(tmp_path, changes, match):
+    path = _damaged(tmp_path, **changes)
+    with pytest.raises(ValueError, match="damaged packing_lite file") as error:
+        pl.load(path)
+    assert re.search(match, str(error.value)), str(error.value)
+
+
+def test_undamaged_helper_file_loads(tmp_path):
+    run = pl.load(_damaged(tmp_path))
+    assert run.steps == 40 and run.times[-1] == 40
+
+
+def test_save_refuses_a_folder(tmp_path):
+    with pytest.raises(ValueError, match="is a folder: give a file name"):
+        pl.save(pl.random_packing(10, 0.3, seed=1), tmp_path)
+    assert not (tmp_path.parent / (tmp_path.name + ".npz")).exists()
+
+
+def test_load_finds_the_file_save_named(tmp_path):
+    packing = pl.random_packing(10, 0.3, seed=1)
+    written = pl.save(packing, tmp_path / "start")
+    assert written.name == "start.npz"
+    assert np.array_equal(pl.load(tmp_path / "start").positions, packing.positions)
+    assert np.array_equal(pl.load(str(tmp_path / "start")).positions,
+                          packing.positions)

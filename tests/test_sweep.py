@@ -241,3 +241,15 @@ def test_foreign_file_in_results_dir_is_named(tmp_path):
     np.savez(tmp_path / "notes.npz", meta=np.array("{}"))
     with pytest.raises(ValueError, match=r"notes.npz is not a sweep result file"):
         sweep.load_sweep(tmp_path)
+
+
+@pytest.mark.parametrize("radius_ratio", [None, 3.0])
+def test_grid_point_with_too_small_a_box_is_refused_before_any_run(tmp_path,
+                                                                   radius_ratio):
+    # n=5 at phi=0.6 in 3D gives a box edge of about 1.6, under twice the
+    # contact distance; n=3000 is fine but must not run first
+    with pytest.raises(ValueError, match=r"the grid point n=5, phi=0.6 in dim=3"):
+        sweep.run_sweep("bro", [0.6, 0.62], [3000, 5], params={"eps": [0.02]},
+                        steps=50, progress=False, results_dir=tmp_path,
+                        radius_ratio=radius_ratio)
+    assert list(tmp_path.iterdir()) == []

@@ -190,3 +190,73 @@ def test_continue_run_bounds_steps(packing):
 def test_sample_displacements_bounds_samples(packing):
     with pytest.raises(ValueError, match=r"samples=10+ .* samples <= \d+"):
         pl.sample_displacements(packing, "bro", 10**12, eps=0.02, seed=1)
+
+
+@pytest.mark.parametrize("function", [
+    pl.hinge_loss, pl.loss_gradient, pl.active_mask, pl.contact_numbers,
+    pl.overlapping_pairs, pl.brute_force_pairs,
+])
+@pytest.mark.parametrize("value", [None, np.zeros((4, 3)), "packing"])
+def test_packing_functions_name_a_wrong_argument(function, value):
+    with pytest.raises(TypeError, match="packing must be a packing_lite.Packing"):
+        function(value)
+
+
+@pytest.mark.parametrize("positions", [
+    np.array([[1 + 5j, 0, 0], [0, 0, 0]]),
+    np.array([[True, False], [False, True]]),
+    [["1", "2"], ["3", "4"]],
+])
+def test_packing_refuses_positions_that_are_not_real(positions):
+    with pytest.raises(TypeError, match="positions must be a real"):
+        pl.Packing(positions, 10.0)
+
+
+def test_packing_refuses_complex_radii():
+    with pytest.raises(TypeError, match="radius must be a real"):
+        pl.Packing(np.zeros((2, 3)), 10.0, radius=np.array([0.5, 0.5 + 1j]))
+
+
+@pytest.mark.parametrize("radius,error", [
+    (-1.0, ValueError), (np.nan, ValueError), (np.inf, ValueError),
+    ("1", TypeError), (True, TypeError),
+])
+def test_ball_volume_refuses_bad_radius(radius, error):
+    with pytest.raises(error, match="radius must"):
+        pl.ball_volume(3, radius)
+
+
+def test_ball_volume_of_a_point_is_zero():
+    assert pl.ball_volume(3, 0.0) == 0.0
+
+
+@pytest.mark.parametrize("r", [np.nan, -0.5, [0.3, np.inf], [0.2, np.nan]])
+def test_pair_loss_refuses_bad_distances(r):
+    with pytest.raises(ValueError, match="r must hold finite distances >= 0"):
+        pl.pair_loss(r)
+
+
+@pytest.mark.parametrize("contact,error", [
+    (-1.0, ValueError), (0.0, ValueError), (np.nan, ValueError), ("1", TypeError),
+])
+def test_pair_loss_refuses_bad_contact(contact, error):
+    with pytest.raises(error, match="contact must"):
+        pl.pair_loss(0.5, contact=contact)
+
+
+def test_pair_loss_values():
+    assert np.array_equal(pl.pair_loss([0.0, 0.4, 1.0, 2.0], contact=1.0),
+                          [0.5, 0.3, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("progress", ["yes", 2, 1.0, None])
+def test_runs_refuse_a_progress_that_is_not_a_bool(packing, progress):
+    with pytest.raises(TypeError, match="progress must be True or False"):
+        pl.run_bro(packing, 0.02, 5, progress=progress)
+    result = pl.run_bro(packing, 0.02, 5, seed=1)
+    with pytest.raises(TypeError, match="progress must be True or False"):
+        pl.continue_run(result, 5, progress=progress)
+
+
+def test_runs_accept_numpy_bools_for_progress(packing):
+    assert pl.run_bro(packing, 0.02, 5, seed=1, progress=np.False_).steps == 5

@@ -453,8 +453,15 @@ def main(argv=None):
     parser.add_argument("--out", help="also write the tables to this file")
     parser.add_argument("--repeats", type=int, help="runs per figure (default 3)")
     args = parser.parse_args(argv)
+    if args.repeats is not None and args.repeats < 1:
+        parser.error(f"--repeats must be >= 1, got {args.repeats}")
+    if args.out is not None:  # refuse a bad --out before the long run
+        folder = os.path.dirname(os.path.abspath(args.out))
+        if os.path.isdir(args.out) or not os.path.isdir(folder):
+            parser.error(f"--out must name a file in an existing folder, got "
+                         f"{args.out!r}")
     config = dict(QUICK if args.quick else FULL)
-    if args.repeats:
+    if args.repeats is not None:
         config["repeats"] = args.repeats
     started = time.perf_counter()
     load_before = _load()

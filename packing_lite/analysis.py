@@ -38,6 +38,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import integrate, ndimage, optimize
 
+from ._validation import as_real_array, check_flag
 from ._validation import check_int as _check_int
 from ._validation import check_real
 
@@ -70,16 +71,20 @@ __all__ = [
 
 TAU_METHODS = ("reach", "area")
 
+# Largest fixed exponent beta a fit takes, and most grid points of a
+# collapse scan (each point rescales and compares every curve).
+_MAX_BETA = 50.0
+_MAX_GRID = 10**6
+# Widest moving average of the "reach" relaxation time, in records.
+_MAX_SMOOTH = 2**31
+
 
 # ---------------------------------------------------------------------------
 # input checks (local: messages name the parameter and the allowed range)
 
 
 def _as_1d(values, name, *, min_size=1, finite=True):
-    try:
-        arr = np.ascontiguousarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a 1-D array of real numbers") from exc
+    arr = np.ascontiguousarray(as_real_array(values, name, "1-D"))
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
     if arr.size < min_size:
@@ -89,6 +94,22 @@ def _as_1d(values, name, *, min_size=1, finite=True):
     if finite and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must contain only finite values")
     return arr
+
+
+def _flag_or_none(value, name):
+    return None if value is None else check_flag(value, name)
+
+
+def _interval_pair(value, name):
+    """``value`` as an increasing pair of finite reals (lo, hi)."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(
+            value) != 2:
+        raise TypeError(f"{name} must be a pair (low, high) of real numbers, "
+                        f"got {value!r}")
+    lo, hi = (check_real(v, name) for v in value)
+    if not lo < hi:
+        raise ValueError(f"{name} must be increasing, got {value!r}")
+    return lo, hi
 
 
 def _same_length(*pairs):
@@ -193,7 +214,7 @@ def _infer_absorbed(f_a, absorbed):
     # a final activity of exactly zero means it was absorbed.
     if absorbed is None:
         return bool(f_a[-1] == 0.0)
-    return bool(absorbed)
+    return check_flag(absorbed, "absorbed")
 
 
 def steady_state(times, f_a, *, absorbed=None, window=0.5, n_blocks=8,
@@ -346,8 +367,11 @@ def relaxation_time(times, f_a, *, method="reach", absorbed=None, steady=None,
     if method not in TAU_METHODS:
         raise ValueError(f"method must be one of {TAU_METHODS}, got {method!r}")
     rtol = _check_real(rtol, "rtol", 0.0, low_open=True)
-    smooth = _check_int(smooth, "smooth", 1)
+    smooth = _check_int(smooth, "smooth", 1, _MAX_SMOOTH)
 
+    if steady is not None and not isinstance(steady, SteadyState):
+        raise TypeError(f"steady must be a SteadyState from steady_state() or "
+                        f"None, got {type(steady).__name__}")
     if steady is None:
         steady = steady_state(times, f_a, absorbed=absorbed, **steady_kwargs)
     if steady.absorbed:
@@ -562,9 +586,16 @@ def fit_critical_point(phi, f_a, f_a_err=None, *, beta=None, phi_range=None,
         if np.any(f_a_err < 0):
             raise ValueError("f_a_err must be >= 0")
     if beta is not None:
-        beta = _check_real(beta, "beta", 0.0, low_open=True)
+        beta = _check_real(beta, "beta", 0.0, _MAX_BETA, low_open=True,
+                           high_open=False)
+    absolute_sigma = _flag_or_none(absolute_sigma, "absolute_sigma")
+    if p0 is not None:
+        if isinstance(p0, (str, bytes)) or not hasattr(p0, "__len__") or len(p0) != 3:
+            raise TypeError(f"p0 must be three real numbers (amplitude, phi_c, "
+                            f"beta), got {p0!r}")
+        p0 = tuple(_check_real(v, "p0") for v in p0)
     if phi_range is not None:
-        lo, hi = phi_range
+        lo, hi = _interval_pair(phi_range, "phi_range")
         keep = (phi >= lo) & (phi <= hi)
         phi, f_a = phi[keep], f_a[keep]
         f_a_err = None if f_a_err is None else f_a_err[keep]
@@ -939,6 +970,7 @@ def extrapolate_to_zero(x, y, y_err=None, *, absolute_sigma=None):
         _same_length(("x", x), ("y_err", y_err))
         if np.any(y_err <= 0):
             raise ValueError("y_err must be > 0")
+    absolute_sigma = _flag_or_none(absolute_sigma, "absolute_sigma")
     if absolute_sigma is None:
         absolute_sigma = y_err is not None
     if not absolute_sigma and x.size < 3:
@@ -1179,6 +1211,7 @@ def collapse_quality(x, y, group, y_err=None, *, log=False):
     """
     x = _as_1d(x, "x")
     y = _as_1d(y, "y")
+    log = check_flag(log, "log")
     group = np.asarray(group)
     if group.shape != x.shape:
         raise ValueError(
@@ -1301,10 +1334,9 @@ def fit_collapse(phi, y, n, bounds, *, quantity="activity",
             f"quantity must be 'activity' or 'tau', got {quantity!r}"
         )
     phi, y, n = _scaling_inputs(phi, y, n, "y")
-    lo, hi = (_check_real(v, "bounds") for v in bounds)
-    if not lo < hi:
-        raise ValueError(f"bounds must be increasing, got {bounds!r}")
-    n_grid = _check_int(n_grid, "n_grid", 3)
+    lo, hi = _interval_pair(bounds, "bounds")
+    n_grid = _check_int(n_grid, "n_grid", 3, _MAX_GRID)
+    log = check_flag(log, "log")
     ex = exponent_set(exponents)
     rescale = rescale_activity if quantity == "activity" else rescale_tau
     if y_err is not None:

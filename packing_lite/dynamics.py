@@ -521,21 +521,10 @@ def continue_run(result, steps, progress=False):
     """
     if not isinstance(result, RunResult):
         raise TypeError(f"result must be a RunResult, got {type(result).__name__}")
-    steps = check_steps(steps, result.params["record_every"], result.steps)[0]
     params = dict(result.params)
     packing = result.packing
-    name = params.get("dynamics")
-    if name == "bro":
-        rule = _bro_rule(packing, params["eps"], params["variant"])[0]
-    elif name == "sgd":
-        rule = _sgd_rule(packing, params["lr"], params["batch_fraction"],
-                         params["batch_size"], params["variant"])[0]
-    elif name == "sde-bro":
-        rule = _sde_rule(packing, params["eps"], None, None)[0]
-    elif name == "sde-sgd":
-        rule = _sde_rule(packing, None, params["lr"], params["batch_fraction"])[0]
-    else:
-        raise ValueError(f"result.params['dynamics'] is {name!r}: not a known run")
+    rule = rule_from_params(packing, params)
+    steps = check_steps(steps, params["record_every"], result.steps)[0]
     if result.absorbed or steps == 0:
         return result
     more = _run(packing, rule, steps, result.seed, params["record_every"], progress,
@@ -553,6 +542,30 @@ def continue_run(result, steps, progress=False):
 
 
 _DERIVED = ("n", "dim", "phi", "record_every", "steps_requested", "package_version")
+
+
+def rule_from_params(packing, params):
+    """The rule of the run that stored ``params``, as :func:`continue_run`
+    needs it; a ValueError names what is missing or not a known run."""
+    try:
+        name = params["dynamics"]
+        if name == "bro":
+            rule = _bro_rule(packing, params["eps"], params["variant"])[0]
+        elif name == "sgd":
+            rule = _sgd_rule(packing, params["lr"], params["batch_fraction"],
+                             params["batch_size"], params["variant"])[0]
+        elif name == "sde-bro":
+            rule = _sde_rule(packing, params["eps"], None, None)[0]
+        elif name == "sde-sgd":
+            rule = _sde_rule(packing, None, params["lr"], params["batch_fraction"])[0]
+        else:
+            raise ValueError(f"result.params['dynamics'] is {name!r}: not a known run")
+        check_steps(0, params["record_every"])
+        params["phi"]
+    except KeyError as error:
+        raise ValueError(f"result.params has no {error}, which continuing the run "
+                         f"needs") from None
+    return rule
 
 
 def _progress_bar(steps, name):

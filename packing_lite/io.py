@@ -21,15 +21,16 @@ says why.
 """
 
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from .dynamics import RunResult
+from .dynamics import RunResult, rule_from_params
 from .packing import Packing
-from ._validation import check_path
+from ._validation import MAX_STEPS, check_path
 
 __all__ = ["save", "load", "FORMAT_VERSION"]
 
@@ -70,7 +71,7 @@ def save(obj, path):
     if path.is_dir():
         raise ValueError(f"path {str(path)!r} is a folder: give a file name, "
                          f"for example {str(path / 'result.npz')!r}")
-    if path.suffix != ".npz":
+    if path.suffix.lower() != ".npz":
         path = path.with_name(path.name + ".npz")
         if path.is_dir():
             raise ValueError(f"path {str(path)!r} is a folder: give another "
@@ -179,15 +180,20 @@ def load(path):
         written by a newer format version than this package reads.
     """
     path = check_path(path, "path")
-    if not path.exists() and path.suffix != ".npz":
+    if not path.is_file() and path.suffix.lower() != ".npz":
         with_suffix = path.with_name(path.name + ".npz")
-        if with_suffix.exists():
+        if with_suffix.is_file():
             path = with_suffix
+    if path.is_dir():
+        raise ValueError(f"path {str(path)!r} is a folder, not a packing_lite file")
     contents, meta = read_archive(path, "packing_lite file")
     if meta.get("format") != FORMAT_NAME:
         raise ValueError(f"{path} is not a packing_lite file")
     version = meta.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"{path} is a damaged packing_lite file: format_version "
+                         f"must be an integer >= 1, got {version!r}")
+    if version > FORMAT_VERSION:
         raise ValueError(
             f"{path} was written in format version {version} by packing_lite "
             f"{meta.get('package_version')}; this is packing_lite "
@@ -196,8 +202,11 @@ def load(path):
         )
     try:
         radii = contents["radii"]
-        radius = float(radii[0]) if meta.get("equal_radii") else radii
-        packing = Packing(contents["positions"], float(contents["box"]), radius)
+        packing = Packing(contents["positions"], float(contents["box"]),
+                          _stored_radius(radii, meta["equal_radii"]))
+        if radii.shape != (packing.n,):
+            raise ValueError(f"radii must have shape ({packing.n},), as the "
+                             f"positions, got {radii.shape}")
         if meta["kind"] == "packing":
             return packing
         if meta["kind"] != "run":
@@ -210,13 +219,31 @@ def load(path):
         raise ValueError(f"{path} is a damaged packing_lite file: {error}") from None
 
 
+def _stored_radius(radii, equal):
+    """The ``radius`` to build the stored packing with: the one value of an
+    array of equal radii, or the array."""
+    if not isinstance(equal, bool):
+        raise ValueError(f"equal_radii must be true or false, got {equal!r}")
+    if radii.ndim != 1 or radii.dtype.kind not in "iuf":
+        raise ValueError(f"radii must be a 1-D array of reals, got dtype "
+                         f"{radii.dtype} and shape {radii.shape}")
+    if not equal:
+        return radii
+    if radii.size == 0 or np.any(radii != radii[0]):
+        raise ValueError("radii must hold one value repeated, as equal_radii "
+                         "says")
+    return float(radii[0])
+
+
 def _checked_run(contents, meta, packing):
     """The RunResult stored in ``contents`` and ``meta``, once its parts
     agree with each other; a ValueError says what does not."""
     steps, seed, absorbed, params = (meta["steps"], meta["seed"], meta["absorbed"],
                                      meta["params"])
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    if (isinstance(steps, bool) or not isinstance(steps, int)
+            or not 0 <= steps <= MAX_STEPS):
+        raise ValueError(f"steps must be an integer in [0, {MAX_STEPS}], got "
+                         f"{steps!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
         raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}")
     if not isinstance(absorbed, bool):
@@ -232,8 +259,9 @@ def _checked_run(contents, meta, packing):
                "loss": contents["loss"]}
     if times.ndim != 1 or times.size == 0 or times.dtype.kind not in "iu":
         raise ValueError("times must be a non-empty 1-D array of integers")
-    if times[0] < 0 or np.any(np.diff(times) <= 0) or times[-1] > steps:
-        raise ValueError(f"times must increase from >= 0 up to steps={steps}")
+    if times[0] < 0 or np.any(np.diff(times) <= 0) or times[-1] != steps:
+        raise ValueError(f"times must increase from >= 0 and end at "
+                         f"steps={steps}")
     for name, values in records.items():
         if values.shape != times.shape or values.dtype.kind != "f":
             raise ValueError(f"{name} must be a float array as long as times "
@@ -243,6 +271,14 @@ def _checked_run(contents, meta, packing):
             and np.all(loss >= 0)):
         raise ValueError("active_fraction must lie in [0, 1] and loss be "
                          "finite and >= 0")
+    if absorbed and f_a[-1] != 0:
+        raise ValueError(f"the run is marked absorbed, but its last record has "
+                         f"f_a = {f_a[-1]}")
+    if "phi" in params and not math.isclose(params["phi"], packing.phi,
+                                            rel_tol=1e-9):
+        raise ValueError(f"params give phi={params['phi']!r}, the packing "
+                         f"{packing.phi!r}")
+    rule_from_params(packing, dict(params))
     return RunResult(times=times, active_fraction=f_a, loss=loss, steps=steps,
                      absorbed=absorbed, packing=packing, seed=seed,
                      params=dict(params,

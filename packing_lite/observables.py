@@ -96,6 +96,10 @@ def _as_positions_box(packing, positions, box):
 # public
 
 
+# Most integer vectors a wave-vector grid may hold (8 bytes a component).
+_MAX_GRID_VECTORS = 10**7
+
+
 def wave_vectors(box, dim, k_max, *, max_vectors=None, seed=None):
     """Integer labels of the allowed wave vectors with ``0 < |k| <= k_max``.
 
@@ -128,8 +132,15 @@ def wave_vectors(box, dim, k_max, *, max_vectors=None, seed=None):
     k_max = check_real(k_max, "k_max", low=k_min, low_open=False)
     if max_vectors is not None:
         max_vectors = check_int(max_vectors, "max_vectors", minimum=1)
+    seed = resolve_seed(seed)
 
     m_max = int(math.floor(k_max / k_min + 1e-9))
+    if (2 * m_max + 1) ** dim > _MAX_GRID_VECTORS:
+        most = k_min * (0.5 * (_MAX_GRID_VECTORS ** (1 / dim) - 1))
+        raise ValueError(
+            f"k_max={k_max:.6g} in dim={dim} asks for a grid of "
+            f"(2 * {m_max} + 1)^{dim} wave vectors, more than "
+            f"{_MAX_GRID_VECTORS}: use k_max <= {most:.6g}")
     axis = np.arange(-m_max, m_max + 1, dtype=np.intp)
     grid = np.stack(np.meshgrid(*([axis] * dim), indexing="ij"), axis=-1)
     grid = grid.reshape(-1, dim)
@@ -144,7 +155,7 @@ def wave_vectors(box, dim, k_max, *, max_vectors=None, seed=None):
     order = np.lexsort((*grid.T[::-1], norm2))
     grid = grid[order]
     if max_vectors is not None and grid.shape[0] > max_vectors:
-        rng = np.random.default_rng(resolve_seed(seed))
+        rng = np.random.default_rng(seed)
         pick = np.sort(rng.choice(grid.shape[0], max_vectors, replace=False))
         grid = grid[pick]
     return np.ascontiguousarray(grid, dtype=np.intp)

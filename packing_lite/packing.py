@@ -25,9 +25,15 @@ def ball_volume(dim, radius=1.0):
     radius = check_real(radius, "radius", low=0.0, low_open=False)
     try:
         return math.pi ** (dim / 2) / math.gamma(dim / 2 + 1) * radius**dim
-    except OverflowError:  # dim above about 340: the same number via logs
-        log_unit = 0.5 * dim * math.log(math.pi) - math.lgamma(dim / 2 + 1)
-        return math.exp(log_unit) * radius**dim
+    except OverflowError:  # large dim or radius: the same number via logs
+        if radius == 0.0:
+            return 0.0
+        log_volume = (0.5 * dim * math.log(math.pi) - math.lgamma(dim / 2 + 1)
+                      + dim * math.log(radius))
+        return math.exp(log_volume) if log_volume < _LOG_LARGEST else math.inf
+
+
+_LOG_LARGEST = math.log(np.finfo(np.float64).max)
 
 
 def box_for_phi(radii, phi, dim):
@@ -131,8 +137,9 @@ class Packing:
     @property
     def phi(self):
         """Volume fraction: total sphere volume over box volume."""
-        volume = float(np.sum(_ball_volumes(self._radii, self.dim)))
-        return volume / self._box**self.dim
+        volume = np.sum(_ball_volumes(self._radii, self.dim))
+        with np.errstate(over="ignore", under="ignore"):  # 0 in vast boxes
+            return float(volume / np.float64(self._box) ** self.dim)
 
     @property
     def max_contact(self):

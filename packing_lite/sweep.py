@@ -34,6 +34,7 @@ import json
 import math
 import numbers
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,8 @@ from tqdm.auto import tqdm
 
 from . import analysis
 from ._validation import (
-    check_choice, check_int as _check_int, check_n, check_path, check_steps,
+    check_choice, check_flag, check_int as _check_int, check_n, check_path,
+    check_steps,
 )
 from .io import atomic_savez, make_folder, read_archive
 
@@ -96,7 +98,7 @@ def _as_list(values, name):
 
 def _check_grid(dynamics, phi, n, params, n_seeds, dim, steps, record_every,
                 variant):
-    if dynamics not in _PARAMETERS:
+    if not isinstance(dynamics, str) or dynamics not in _PARAMETERS:
         raise ValueError(
             f"dynamics must be one of {sorted(_PARAMETERS)}, got {dynamics!r}"
         )
@@ -122,6 +124,9 @@ def _check_grid(dynamics, phi, n, params, n_seeds, dim, steps, record_every,
 
     spec = _PARAMETERS[dynamics]
     allowed = spec["required"] + spec["optional"]
+    if params is not None and not isinstance(params, Mapping):
+        raise TypeError(f"params must be a dict of parameter lists, got "
+                        f"{type(params).__name__}")
     params = dict(params or {})
     unknown = sorted(set(params) - set(allowed))
     if unknown:
@@ -552,6 +557,7 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
         if not radius_ratio > 0:
             raise ValueError(f"radius_ratio must be > 0, got {radius_ratio}")
     labels = check_choice(labels, "labels", ("drawn", "cells"))
+    progress = check_flag(progress, "progress")
     _check_boxes(phis, ns, dim, radius_ratio)
     if threads is not None:
         threads = _check_int(threads, "threads", 1)
@@ -672,6 +678,9 @@ def summarize_sweep(table, *, tau="tau_reach"):
         ``tau_err``, ``absorbed_fraction``, ``steady_fraction`` and
         ``mean_steps``.
     """
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be a pandas.DataFrame from run_sweep or "
+                        f"load_sweep, got {type(table).__name__}")
     if tau not in ("tau_reach", "tau_area"):
         raise ValueError(f"tau must be 'tau_reach' or 'tau_area', got {tau!r}")
     needed = {"f_a", "f_a_err", tau, "absorbed", "steady", "steps", "phi", "n"}

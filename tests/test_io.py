@@ -201,7 +201,18 @@ def _damaged(tmp_path, **changes):
 
 @pytest.mark.parametrize("changes,match", [
     (dict(positions=lambda x: x[:, :2]), "params give dim=3"),
-    (dict(positions=lambda x: x[:50]), "params give n=60"),
+    (dict(positions=lambda x: x[:50]), r"radii must have shape \(50,\)"),
+    (dict(positions=lambda x: x[:50], radii=lambda r: r[:50]), "params give n=60"),
+    (dict(radii=lambda r: np.where(np.arange(r.size) % 2, 0.5, 0.7)),
+     "radii must hold one value repeated"),
+    (dict(radii=np.array([])), "radii must hold one value repeated"),
+    (dict(radii=lambda r: r + 0j), "radii must be a 1-D array of reals"),
+    (dict(equal_radii="no"), "equal_radii must be true or false"),
+    (dict(params={"dynamics": "bro", "eps": 0.02, "variant": "particle",
+                  "phi": 0.6}), "has no 'record_every'"),
+    (dict(absorbed=True), "marked absorbed, but its last record has f_a"),
+    (dict(steps=50), "end at steps=50"),
+    (dict(steps=10**30), r"steps must be an integer in \[0, "),
     (dict(active_fraction=lambda a: a[:-1]), "active_fraction must be a float "
                                              "array as long as times"),
     (dict(loss=lambda a: a.astype(np.int64)), "loss must be a float array"),
@@ -209,8 +220,8 @@ def _damaged(tmp_path, **changes):
     (dict(times=lambda t: t.astype(float)), "times must be a non-empty 1-D "
                                             "array of integers"),
     (dict(active_fraction=lambda a: a + 2.0), r"active_fraction must lie in \[0, 1\]"),
-    (dict(steps=-5), "steps must be an integer >= 0"),
-    (dict(steps=10), "up to steps=10"),
+    (dict(steps=-5), r"steps must be an integer in \[0, "),
+    (dict(steps=10), "end at steps=10"),
     (dict(seed="abc"), r"seed must be an integer in \[0, 2\*\*63\)"),
     (dict(absorbed="no"), "absorbed must be true or false"),
     (dict(params=[1, 2]), "params must be a mapping"),
@@ -242,3 +253,37 @@ def test_load_finds_the_file_save_named(tmp_path):
     assert np.array_equal(pl.load(tmp_path / "start").positions, packing.positions)
     assert np.array_equal(pl.load(str(tmp_path / "start")).positions,
                           packing.positions)
+
+
+@pytest.mark.parametrize("version", [True, 0, -7, "1"])
+def test_bad_format_version_is_refused(tmp_path, version):
+    path = _damaged(tmp_path, format_version=version)
+    with pytest.raises(ValueError, match="format_version must be an integer >= 1"):
+        pl.load(path)
+
+
+def test_damaged_phi_is_refused(tmp_path):
+    run = pl.run_bro(pl.random_packing(60, 0.6, seed=3), 0.02, 5, seed=4)
+    path = pl.save(run, tmp_path / "run")
+    with np.load(path) as data:
+        contents = {key: data[key] for key in data.files}
+    meta = json.loads(str(contents["meta"]))
+    meta["params"]["phi"] = 0.9
+    contents["meta"] = np.array(json.dumps(meta))
+    np.savez(path, **contents)
+    with pytest.raises(ValueError, match="params give phi=0.9"):
+        pl.load(path)
+
+
+def test_load_of_a_folder_names_it_or_finds_the_file(tmp_path):
+    with pytest.raises(ValueError, match="is a folder, not a packing_lite file"):
+        pl.load(tmp_path)
+    (tmp_path / "both").mkdir()
+    packing = pl.random_packing(10, 0.3, seed=1)
+    pl.save(packing, tmp_path / "both.npz")
+    assert np.array_equal(pl.load(tmp_path / "both").positions, packing.positions)
+
+
+def test_save_takes_an_upper_case_suffix(tmp_path):
+    written = pl.save(pl.random_packing(10, 0.3, seed=1), tmp_path / "x.NPZ")
+    assert written.name == "x.NPZ"

@@ -260,3 +260,73 @@ def test_runs_refuse_a_progress_that_is_not_a_bool(packing, progress):
 
 def test_runs_accept_numpy_bools_for_progress(packing):
     assert pl.run_bro(packing, 0.02, 5, seed=1, progress=np.False_).steps == 5
+
+
+def test_huge_boxes_and_radii_give_inf_or_zero_not_an_overflow():
+    assert pl.Packing(np.full((5, 3), 0.5), 1e300).phi == 0.0
+    assert "phi=0.0000" in repr(pl.Packing(np.full((5, 3), 0.5), 1e300))
+    assert pl.ball_volume(3, 1e308) == np.inf
+    assert pl.ball_volume(400, 0.0) == 0.0
+
+
+@pytest.mark.parametrize("call,error,match", [
+    (lambda an, t, f: an.steady_state(t, f, absorbed="no"), TypeError,
+     "absorbed must be True or False"),
+    (lambda an, t, f: an.steady_state(t, f + 0.5j), TypeError, "f_a must be a real"),
+    (lambda an, t, f: an.steady_state(t, f > 0.5), TypeError, "f_a must be a real"),
+    (lambda an, t, f: an.relaxation_time(t, f, steady="x"), TypeError,
+     "steady must be a SteadyState"),
+    (lambda an, t, f: an.relaxation_time(t, f, smooth=2**70), ValueError,
+     "smooth must be <="),
+    (lambda an, t, f: an.fit_critical_point(PHI, FA, phi_range=0.6), TypeError,
+     "phi_range must be a pair"),
+    (lambda an, t, f: an.fit_critical_point(PHI, FA, phi_range=(0.7, 0.6)), ValueError,
+     "phi_range must be increasing"),
+    (lambda an, t, f: an.fit_critical_point(PHI, FA, p0=1), TypeError,
+     "p0 must be three real numbers"),
+    (lambda an, t, f: an.fit_critical_point(PHI, FA, p0=(np.nan, 1, 1)), ValueError,
+     "p0 must be finite"),
+    (lambda an, t, f: an.fit_critical_point(PHI, FA, beta=1e308), ValueError,
+     r"beta must be in \(0, 50\]"),
+    (lambda an, t, f: an.fit_critical_point(PHI, FA, absolute_sigma="yes"), TypeError,
+     "absolute_sigma must be True or False"),
+    (lambda an, t, f: an.extrapolate_to_zero([1, 2, 3], [1, 2, 3], absolute_sigma=1),
+     TypeError, "absolute_sigma must be True or False"),
+    (lambda an, t, f: an.collapse_quality([1, 2], [1, 2], [1, 1], log="no"), TypeError,
+     "log must be True or False"),
+    (lambda an, t, f: an.fit_collapse(PHI, FA, np.full(PHI.size, 100), None),
+     TypeError, "bounds must be a pair"),
+    (lambda an, t, f: an.fit_collapse(PHI, FA, np.full(PHI.size, 100), (0.5, 0.7),
+                                      n_grid=2**70), ValueError, "n_grid must be <="),
+])
+def test_analysis_names_bad_options(call, error, match):
+    from packing_lite import analysis
+    times = np.arange(100)
+    f_a = np.linspace(0.9, 0.3, 100)
+    with pytest.raises(error, match=match):
+        call(analysis, times, f_a)
+
+
+PHI = np.array([0.62, 0.63, 0.64, 0.65, 0.66, 0.67])
+FA = np.array([0.01, 0.05, 0.09, 0.13, 0.17, 0.21])
+
+
+@pytest.mark.parametrize("call,error,match", [
+    (lambda: pl.run_sweep("bro", [0.6], [100], params=3, steps=10), TypeError,
+     "params must be a dict"),
+    (lambda: pl.run_sweep(["bro"], [0.6], [100], params={"eps": [0.02]}, steps=10),
+     ValueError, "dynamics must be one of"),
+    (lambda: pl.run_sweep("bro", [0.6], [100], params={"eps": [0.02]}, steps=10,
+                          progress="no"), TypeError, "progress must be True or False"),
+    (lambda: pl.summarize_sweep(None), TypeError, "table must be a pandas.DataFrame"),
+])
+def test_sweeps_name_bad_options(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_structure_factor_checks_its_seed_and_grid(packing):
+    with pytest.raises(TypeError, match="seed must be None, an integer"):
+        pl.structure_factor(packing, 10.0, seed=object())
+    with pytest.raises(ValueError, match="k_max=1e\\+06 in dim=3 asks for a grid"):
+        pl.structure_factor(packing, 1e6)

@@ -312,7 +312,7 @@ def structure_factor(packing=None, k_max=None, *, positions=None, box=None,
     box : float, optional
         Edge of the periodic box, in diameters.
     bin_width : float, optional
-        Shell width, in inverse diameters, > 0; default ``2 pi / L``, one
+        Shell width, in inverse diameters, in (0, k_max]; default ``2 pi / L``, one
         spacing of the reciprocal lattice of the box.
     max_vectors : int, optional
         At most this many wave vectors, drawn at random (seeded).
@@ -331,7 +331,8 @@ def structure_factor(packing=None, k_max=None, *, positions=None, box=None,
     k_max = check_real(k_max, "k_max", low=k_min, low_open=False)
     if bin_width is None:
         bin_width = k_min
-    bin_width = check_real(bin_width, "bin_width", low=0.0)
+    bin_width = check_real(bin_width, "bin_width", low=0.0, high=k_max,
+                           high_open=False)
 
     vectors = wave_vectors(box, dim, k_max, max_vectors=max_vectors, seed=seed)
     s_k = structure_factor_vectors(positions, box, vectors)

@@ -330,3 +330,10 @@ def test_structure_factor_checks_its_seed_and_grid(packing):
         pl.structure_factor(packing, 10.0, seed=object())
     with pytest.raises(ValueError, match="k_max=1e\\+06 in dim=3 asks for a grid"):
         pl.structure_factor(packing, 1e6)
+
+
+def test_structure_factor_bin_width_is_at_most_k_max(packing):
+    with pytest.raises(ValueError, match=r"bin_width must be in \(0, 10\]"):
+        pl.structure_factor(packing, 10.0, bin_width=1e308)
+    wide = pl.structure_factor(packing, 10.0, bin_width=10.0)
+    assert len(wide.q) <= 2 and wide.count.sum() == len(wide.k)

@@ -26,9 +26,9 @@ fix the order of rows whose reference cell changed and rebuild the rows
 of spheres that left their skin (in parallel, with their partners' rows
 patched part by part of the numbering, one thread per part); rescan every
 sphere active at the start of the step (partners of movers that were
-inactive get marked) and then the marked ones. A sphere that neither moved nor touches a mover cannot
-change state, so inactive spheres away from the movers are never looked
-at.
+inactive get marked) and then the marked ones. A sphere that neither
+moved nor touches a mover cannot change state, so inactive spheres away
+from the movers are never looked at.
 
 Its own numbering
 -----------------

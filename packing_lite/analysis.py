@@ -100,13 +100,18 @@ def _flag_or_none(value, name):
     return None if value is None else check_flag(value, name)
 
 
+def _reals(value, name, count, what):
+    """``value`` as a tuple of ``count`` finite reals; ``what`` describes
+    them in the error."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(
+            value) != count:
+        raise TypeError(f"{name} must be {what}, got {value!r}")
+    return tuple(check_real(v, name) for v in value)
+
+
 def _interval_pair(value, name):
     """``value`` as an increasing pair of finite reals (lo, hi)."""
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(
-            value) != 2:
-        raise TypeError(f"{name} must be a pair (low, high) of real numbers, "
-                        f"got {value!r}")
-    lo, hi = (check_real(v, name) for v in value)
+    lo, hi = _reals(value, name, 2, "a pair (low, high) of real numbers")
     if not lo < hi:
         raise ValueError(f"{name} must be increasing, got {value!r}")
     return lo, hi
@@ -590,10 +595,7 @@ def fit_critical_point(phi, f_a, f_a_err=None, *, beta=None, phi_range=None,
                            high_open=False)
     absolute_sigma = _flag_or_none(absolute_sigma, "absolute_sigma")
     if p0 is not None:
-        if isinstance(p0, (str, bytes)) or not hasattr(p0, "__len__") or len(p0) != 3:
-            raise TypeError(f"p0 must be three real numbers (amplitude, phi_c, "
-                            f"beta), got {p0!r}")
-        p0 = tuple(_check_real(v, "p0") for v in p0)
+        p0 = _reals(p0, "p0", 3, "three real numbers (amplitude, phi_c, beta)")
     if phi_range is not None:
         lo, hi = _interval_pair(phi_range, "phi_range")
         keep = (phi >= lo) & (phi <= hi)

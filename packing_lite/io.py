@@ -30,7 +30,7 @@ import numpy as np
 
 from .dynamics import RunResult, rule_from_params
 from .packing import Packing
-from ._validation import MAX_STEPS, check_path
+from ._validation import MAX_STEPS, as_real_array, check_flag, check_int, check_path
 
 __all__ = ["save", "load", "FORMAT_VERSION"]
 
@@ -190,9 +190,10 @@ def load(path):
     if meta.get("format") != FORMAT_NAME:
         raise ValueError(f"{path} is not a packing_lite file")
     version = meta.get("format_version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise ValueError(f"{path} is a damaged packing_lite file: format_version "
-                         f"must be an integer >= 1, got {version!r}")
+    try:
+        check_int(version, "format_version", 1)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{path} is a damaged packing_lite file: {error}") from None
     if version > FORMAT_VERSION:
         raise ValueError(
             f"{path} was written in format version {version} by packing_lite "
@@ -222,11 +223,10 @@ def load(path):
 def _stored_radius(radii, equal):
     """The ``radius`` to build the stored packing with: the one value of an
     array of equal radii, or the array."""
-    if not isinstance(equal, bool):
-        raise ValueError(f"equal_radii must be true or false, got {equal!r}")
-    if radii.ndim != 1 or radii.dtype.kind not in "iuf":
-        raise ValueError(f"radii must be a 1-D array of reals, got dtype "
-                         f"{radii.dtype} and shape {radii.shape}")
+    equal = check_flag(equal, "equal_radii")
+    radii = as_real_array(radii, "radii", "1-D")
+    if radii.ndim != 1:
+        raise ValueError(f"radii must be 1-D, got shape {radii.shape}")
     if not equal:
         return radii
     if radii.size == 0 or np.any(radii != radii[0]):
@@ -240,14 +240,9 @@ def _checked_run(contents, meta, packing):
     agree with each other; a ValueError says what does not."""
     steps, seed, absorbed, params = (meta["steps"], meta["seed"], meta["absorbed"],
                                      meta["params"])
-    if (isinstance(steps, bool) or not isinstance(steps, int)
-            or not 0 <= steps <= MAX_STEPS):
-        raise ValueError(f"steps must be an integer in [0, {MAX_STEPS}], got "
-                         f"{steps!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
-        raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}")
-    if not isinstance(absorbed, bool):
-        raise ValueError(f"absorbed must be true or false, got {absorbed!r}")
+    steps = check_int(steps, "steps", 0, MAX_STEPS)
+    seed = check_int(seed, "seed", 0, 2**63 - 1)
+    absorbed = check_flag(absorbed, "absorbed")
     if not isinstance(params, dict):
         raise ValueError(f"params must be a mapping, got {params!r}")
     for key, size in (("n", packing.n), ("dim", packing.dim)):

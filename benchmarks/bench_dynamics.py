@@ -5,6 +5,7 @@ Run from the repository root::
     python benchmarks/bench_dynamics.py            # full run, 11-30 min
     python benchmarks/bench_dynamics.py --quick    # under 2 min
     python benchmarks/bench_dynamics.py --out benchmarks/results.md
+    python benchmarks/bench_dynamics.py --sections curve --plot curve.png
 
 It prints markdown tables: nanoseconds per particle-step and per
 active-particle-step of BRO and SGD (b_f = 0.75 and 1) in 3D at
@@ -447,22 +448,79 @@ def memory(n, repeats):
             np.array([v["traced"] for v in values]), state / n)
 
 
+SECTIONS = ("throughput", "labels", "curve", "baselines", "startup", "memory")
+
+
+def plot_activity(samples, reference, n, path):
+    """The cost of a step against f_a (one point per timed segment) as a
+    PNG: the engine's cost against a cost proportional to f_a, the 0.2 x
+    target below f_a = 0.05 and the reference engine's full scan."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = samples[samples[:, 0] > 0]  # a log axis has no room for f_a = 0
+    low = min([1e-3] + list(shown[:, 0]))
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    ax.loglog(shown[:, 0], shown[:, 1] * 1e9 / n, "o", ms=3, alpha=0.7,
+              label="this engine, one point per 20 steps")
+    ax.axhline(np.median(reference) * 1e9, color="C3",
+               label="reference engine (full rebuild and scan)")
+    full = samples[samples[:, 0] > 0.95, 1] * 1e9 / n
+    if full.size:  # the lines scaled from the all-active cost
+        full = np.median(full)
+        grid = np.logspace(np.log10(low), 0, 50)
+        ax.loglog(grid, full * grid, "--", color="0.4",
+                  label="cost proportional to f_a")
+        ax.plot([low, 0.05], [0.2 * full] * 2, color="C2", lw=2,
+                label="target: 0.2 x all-active cost for f_a <= 0.05")
+    ax.set_xlabel("active fraction f_a")
+    ax.set_ylabel("ns per particle-step")
+    ax.set_title(f"BRO, N = {n}, phi = 0.60, eps = {EPS}, one thread")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _section(title, caption, table, after=None):
+    """A markdown section: title, caption (or none), table, closing line."""
+    lines = [f"### {title}"] + ([caption] if caption else []) + ["", table, ""]
+    return lines + ([after, ""] if after else [])
+
+
+def _check_file(parser, option, path):
+    """Refuse a bad output path before the long run."""
+    if path is not None:
+        folder = os.path.dirname(os.path.abspath(path))
+        if os.path.isdir(path) or not os.path.isdir(folder):
+            parser.error(f"{option} must name a file in an existing folder, got "
+                         f"{path!r}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a run under 2 minutes")
     parser.add_argument("--out", help="also write the tables to this file")
+    parser.add_argument("--plot", help="also draw the cost against f_a into this "
+                        "PNG file")
     parser.add_argument("--repeats", type=int, help="runs per figure (default 3)")
+    parser.add_argument("--sections", nargs="+", choices=SECTIONS,
+                        default=list(SECTIONS), metavar="SECTION",
+                        help="run only these sections, out of "
+                        + ", ".join(SECTIONS) + " (default: all)")
     args = parser.parse_args(argv)
     if args.repeats is not None and args.repeats < 1:
         parser.error(f"--repeats must be >= 1, got {args.repeats}")
-    if args.out is not None:  # refuse a bad --out before the long run
-        folder = os.path.dirname(os.path.abspath(args.out))
-        if os.path.isdir(args.out) or not os.path.isdir(folder):
-            parser.error(f"--out must name a file in an existing folder, got "
-                         f"{args.out!r}")
+    _check_file(parser, "--out", args.out)
+    _check_file(parser, "--plot", args.plot)
+    if args.plot is not None and "curve" not in args.sections:
+        parser.error("--plot draws the curve section: add curve to --sections")
     config = dict(QUICK if args.quick else FULL)
     if args.repeats is not None:
         config["repeats"] = args.repeats
+    wanted = set(args.sections)
     started = time.perf_counter()
     load_before = _load()
 
@@ -474,76 +532,92 @@ def main(argv=None):
             run(small, 5, 1)
 
     gauge = [("at the start", _gauge())]
-    print("throughput", file=sys.stderr, flush=True)
-    rows = throughput(config)
-    gauge.append(("after the throughput section", _gauge()))
-    print("labels in cell order", file=sys.stderr, flush=True)
-    ordered = cell_order(config)
-    gauge.append(("after the labels section", _gauge()))
-    print("cost against f_a", file=sys.stderr, flush=True)
-    numba.set_num_threads(1)
-    samples, curve_steps = activity_curve(config["curve_n"])
-    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-    print("reference engine", file=sys.stderr, flush=True)
-    reference = reference_cost(n=config["curve_n"])
-    print("baselines", file=sys.stderr, flush=True)
-    sweeps, sweep_steps, sweep_notes = baseline(config)
-    gauge.append(("after the baselines", _gauge()))
-    print("start-up", file=sys.stderr, flush=True)
-    cold, warm = startup(3, config["cold"])
-    print("memory", file=sys.stderr, flush=True)
-    mem_n = max(config["sizes"])
-    rss, traced, state = memory(mem_n, 2)
-
-    sections = [
-        "### Throughput (3D, eps = lr = 0.02, uniform random start)",
-        "Median (min-max) of %d runs, one- and two-thread runs alternating (a "
-        "speed-up is the ratio of a run and the one next to it); wall clock unless "
-        "marked CPU; a step's cost "
-        "per particle and per active particle (summed f_a N over the steps). "
-        "The CPU time of a one-thread run is less sensitive to other work on "
-        "the machine than its wall time." % config["repeats"]
-        + ("" if len(_thread_counts()) > 1 else
-           " numba has one thread here: the two-thread columns repeat the "
-           "one-thread runs."),
-        "", throughput_table(rows), "",
-        "### Labels in cell order",
-        "The same random starts relabelled with `Packing.sorted_by_cell()` "
-        "(spheres close in space close in memory), phi = 0.60, both labellings "
-        "alternating; median (min-max) of %d runs, wall clock. The engine "
-        "numbers the spheres cell by cell itself, whatever their labels." %
-        config["repeats"],
-        "", cell_order_table(ordered), "",
-        "### Cost of a step against the active fraction",
-        f"One BRO run, N = {config['curve_n']}, phi = 0.60, 1 thread, timed in "
-        f"segments of 20 steps until it absorbed ({curve_steps} steps).", "",
-        activity_table(samples, config["curve_n"]), "",
-        f"Reference engine (full rebuild and scan every step), same system, "
-        f"1 thread: {_spread(reference, 1e9)} ns per particle-step.", "",
-        "### Against a half-shell sweep and a skin list",
-        f"BRO, N = 20000, phi = 0.60, {sweep_steps} steps from a random start, "
-        "all runs alternating (the baselines of `benchmarks/sweep_baseline.py`, "
-        "timed by this script): cell lists "
-        "rebuilt every step and one half-shell sweep over all spheres (the "
-        "algorithm described for the authors' C++ code), in numba and in C++ "
-        "with OpenMP built with "
-        f"{' '.join(_CPP_FLAGS[:3])}; and a skin list in numba (pairs within "
-        f"a contact distance plus {SKIN} of the largest one, each pair once, rebuilt "
-        "once a sphere has moved half the skin, swept over all spheres every "
-        "step; it adds contacts in list order, so its runs depend on the "
-        "numbering). Median (min-max) of "
-        f"{config['repeats']} runs, wall clock. " + " ".join(sweep_notes), "",
-        baseline_table(sweeps), "",
-        "### Start-up and memory", "",
-        "| quantity | value |", "|---|---|",
-        ("| import to end of first step, empty cache (compiles) | "
-         + (f"{cold:.1f} s |" if cold is not None else "not measured (--quick) |")),
-        f"| import to end of first step, warm cache | {_spread(warm, digits=2)} s |",
-        f"| peak RSS of a run beyond its input, per particle (N = {mem_n}) "
-        f"| {_spread(rss)} bytes |",
-        f"| numpy arrays allocated during a run (tracemalloc), per particle "
-        f"| {_spread(traced)} bytes |",
-        f"| engine state arrays at start, per particle | {state:.0f} bytes |", "",
+    sections = []
+    if "throughput" in wanted:
+        print("throughput", file=sys.stderr, flush=True)
+        rows = throughput(config)
+        gauge.append(("after the throughput section", _gauge()))
+        sections += _section(
+            "Throughput (3D, eps = lr = 0.02, uniform random start)",
+            "Median (min-max) of %d runs, one- and two-thread runs alternating "
+            "(a speed-up is the ratio of a run and the one next to it); wall "
+            "clock unless marked CPU; a step's cost per particle and per active "
+            "particle (summed f_a N over the steps). The CPU time of a "
+            "one-thread run is less sensitive to other work on the machine than "
+            "its wall time." % config["repeats"]
+            + ("" if len(_thread_counts()) > 1 else
+               " numba has one thread here: the two-thread columns repeat the "
+               "one-thread runs."),
+            throughput_table(rows))
+    if "labels" in wanted:
+        print("labels in cell order", file=sys.stderr, flush=True)
+        ordered = cell_order(config)
+        gauge.append(("after the labels section", _gauge()))
+        sections += _section(
+            "Labels in cell order",
+            "The same random starts relabelled with `Packing.sorted_by_cell()` "
+            "(spheres close in space close in memory), phi = 0.60, both "
+            "labellings alternating; median (min-max) of %d runs, wall clock. "
+            "The engine numbers the spheres cell by cell itself, whatever their "
+            "labels." % config["repeats"],
+            cell_order_table(ordered))
+    if "curve" in wanted:
+        print("cost against f_a", file=sys.stderr, flush=True)
+        numba.set_num_threads(1)
+        samples, curve_steps = activity_curve(config["curve_n"])
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        print("reference engine", file=sys.stderr, flush=True)
+        reference = reference_cost(n=config["curve_n"])
+        sections += _section(
+            "Cost of a step against the active fraction",
+            f"One BRO run, N = {config['curve_n']}, phi = 0.60, 1 thread, timed "
+            f"in segments of 20 steps until it absorbed ({curve_steps} steps).",
+            activity_table(samples, config["curve_n"]),
+            f"Reference engine (full rebuild and scan every step), same system, "
+            f"1 thread: {_spread(reference, 1e9)} ns per particle-step.")
+        if args.plot:
+            plot_activity(samples, reference, config["curve_n"], args.plot)
+    if "baselines" in wanted:
+        print("baselines", file=sys.stderr, flush=True)
+        sweeps, sweep_steps, sweep_notes = baseline(config)
+        gauge.append(("after the baselines", _gauge()))
+        sections += _section(
+            "Against a half-shell sweep and a skin list",
+            f"BRO, N = 20000, phi = 0.60, {sweep_steps} steps from a random "
+            "start, all runs alternating (the baselines of "
+            "`benchmarks/sweep_baseline.py`, timed by this script): cell lists "
+            "rebuilt every step and one half-shell sweep over all spheres (the "
+            "algorithm described for the authors' C++ code), in numba and in "
+            f"C++ with OpenMP built with {' '.join(_CPP_FLAGS[:3])}; and a skin "
+            f"list in numba (pairs within a contact distance plus {SKIN} of the "
+            "largest one, each pair once, rebuilt once a sphere has moved half "
+            "the skin, swept over all spheres every step; it adds contacts in "
+            "list order, so its runs depend on the numbering). Median (min-max) "
+            f"of {config['repeats']} runs, wall clock. " + " ".join(sweep_notes),
+            baseline_table(sweeps))
+    rows_su = []
+    if "startup" in wanted:
+        print("start-up", file=sys.stderr, flush=True)
+        cold, warm = startup(3, config["cold"])
+        rows_su += [
+            "| import to end of first step, empty cache (compiles) | "
+            + (f"{cold:.1f} s |" if cold is not None else "not measured (--quick) |"),
+            f"| import to end of first step, warm cache | {_spread(warm, digits=2)} s |"]
+    if "memory" in wanted:
+        print("memory", file=sys.stderr, flush=True)
+        mem_n = max(config["sizes"])
+        rss, traced, state = memory(mem_n, 2)
+        rows_su += [
+            f"| peak RSS of a run beyond its input, per particle (N = {mem_n}) "
+            f"| {_spread(rss)} bytes |",
+            f"| numpy arrays allocated during a run (tracemalloc), per particle "
+            f"| {_spread(traced)} bytes |",
+            f"| engine state arrays at start, per particle | {state:.0f} bytes |"]
+    if rows_su:
+        sections += _section("Start-up and memory", None,
+                             "\n".join(["| quantity | value |", "|---|---|"]
+                                       + rows_su))
+    sections.append(
         f"Machine: {_cpu_name()}, "
         f"{os.cpu_count()} CPUs, numba {numba.__version__} "
         f"({numba.threading_layer()} threads), numpy {np.__version__}; "
@@ -553,8 +627,7 @@ def main(argv=None):
         + ", ".join(f"{two:.0f} / {many:.0f} ms {when}"
                     for when, (two, many) in gauge)
         + " (the first follows the core's own speed, the second also the "
-        "caches and memory it shares with other work).",
-    ]
+        "caches and memory it shares with other work).")
     text = "\n".join(sections)
     print(text)
     if args.out:

@@ -357,7 +357,7 @@ def run_sweep_bro(positions, radii, box, eps, steps, seed):
 
 
 # Default skin of the skin list, in contact distances (not tuned: 0.2 and
-# 0.3 ran alike and 0.1 far slower, see the README), and the largest
+# 0.3 ran alike and 0.1 far slower, see benchmarks/NOTES.md), and the largest
 # allowed: the list grows with the cube of the listing distance.
 SKIN = 0.3
 _MAX_SKIN = 1.0

@@ -73,8 +73,8 @@ __all__ = []
 
 # Default skin h as a fraction of the largest contact distance (for spheres
 # of diameter 1, in diameters): rows list partners up to R_i + R_j + 3 h
-# (see README, "What was tried", for the choice). Scaling with the contact
-# distance keeps the listing grid fine for spheres of any size.
+# (benchmarks/NOTES.md, "What was tried", has the choice). Scaling with the
+# contact distance keeps the listing grid fine for spheres of any size.
 DEFAULT_SKIN = 0.05
 # Slack on the listing distance, as a fraction of the largest contact
 # distance, for the rounding of the float32 displacement accumulators
@@ -1234,26 +1234,29 @@ def _renumber(values, label, done, forward):
     """Reorder the rows of ``values`` in place, following cycles: forward,
     row k becomes the old row ``label[k]``; backward, row ``label[k]``
     becomes the old row k. ``done`` (a byte per row) is scratch."""
-    n = label.shape[0]
+    n, width = label.shape[0], values.shape[1]
     done[:n] = 0
-    carry = np.empty(values.shape[1], dtype=values.dtype)
-    for s in range(n):
+    carry = np.empty(width, dtype=values.dtype)
+    for s in range(n):  # element by element: row slices cost more than rows
         if done[s]:
             continue
-        carry[:] = values[s]
+        for c in range(width):
+            carry[c] = values[s, c]
         k = s
         while True:
             done[k] = 1
             if forward:  # row k takes row label[k], the start's row last
                 src = label[k]
                 if src == s:
-                    values[k] = carry
+                    for c in range(width):
+                        values[k, c] = carry[c]
                     break
-                values[k] = values[src]
+                for c in range(width):
+                    values[k, c] = values[src, c]
                 k = src
             else:  # row label[k] takes the carried row k
                 dst = label[k]
-                for c in range(values.shape[1]):
+                for c in range(width):
                     carry[c], values[dst, c] = values[dst, c], carry[c]
                 if dst == s:
                     break

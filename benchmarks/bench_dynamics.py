@@ -227,7 +227,8 @@ def throughput_table(rows):
 
 
 def _drive(packing, steps, segment=None, on_segment=None):
-    """Run BRO on the fast engine directly, ``segment`` steps per call."""
+    """Run BRO on the fast engine directly, ``segment`` steps per call (the
+    positions stay in the engine's numbering between calls, as in a run)."""
     n = packing.n
     rule = dynamics._bro_rule(packing, EPS, "particle")[0]
     grid = CellGrid(packing.box, packing.max_contact, packing.dim, n)
@@ -243,7 +244,8 @@ def _drive(packing, steps, segment=None, on_segment=None):
             positions, packing.radii, packing.box, grid.per_side, grid.offsets,
             None, None, None, 4, rule.factor_kind, rule.scale, rule.spread,
             rule.batch_size, rule.weight_kind, rule.weight_param, t,
-            min(t + segment, steps), 1, times, fa, loss, records)
+            min(t + segment, steps), 1, times, fa, loss, records,
+            keep_numbering=True)
         elapsed = time.perf_counter() - start
         if on_segment is not None and t_new > t:
             on_segment(t, fa[records: records + t_new - t], elapsed / (t_new - t))
@@ -251,6 +253,7 @@ def _drive(packing, steps, segment=None, on_segment=None):
         t = t_new
         if absorbed:
             break
+    engine.restore()
     return engine, t
 
 
@@ -505,7 +508,9 @@ def main(argv=None):
     parser.add_argument("--out", help="also write the tables to this file")
     parser.add_argument("--plot", help="also draw the cost against f_a into this "
                         "PNG file")
-    parser.add_argument("--repeats", type=int, help="runs per figure (default 3)")
+    parser.add_argument("--repeats", type=int,
+                        help="runs per figure, start-up and memory included "
+                        "(default 3)")
     parser.add_argument("--sections", nargs="+", choices=SECTIONS,
                         default=list(SECTIONS), metavar="SECTION",
                         help="run only these sections, out of "
@@ -515,6 +520,8 @@ def main(argv=None):
         parser.error(f"--repeats must be >= 1, got {args.repeats}")
     _check_file(parser, "--out", args.out)
     _check_file(parser, "--plot", args.plot)
+    if args.plot is not None and not args.plot.lower().endswith(".png"):
+        parser.error(f"--plot must name a .png file, got {args.plot!r}")
     if args.plot is not None and "curve" not in args.sections:
         parser.error("--plot draws the curve section: add curve to --sections")
     config = dict(QUICK if args.quick else FULL)
@@ -575,8 +582,7 @@ def main(argv=None):
             activity_table(samples, config["curve_n"]),
             f"Reference engine (full rebuild and scan every step), same system, "
             f"1 thread: {_spread(reference, 1e9)} ns per particle-step.")
-        if args.plot:
-            plot_activity(samples, reference, config["curve_n"], args.plot)
+        curve = (samples, reference, config["curve_n"])
     if "baselines" in wanted:
         print("baselines", file=sys.stderr, flush=True)
         sweeps, sweep_steps, sweep_notes = baseline(config)
@@ -598,7 +604,7 @@ def main(argv=None):
     rows_su = []
     if "startup" in wanted:
         print("start-up", file=sys.stderr, flush=True)
-        cold, warm = startup(3, config["cold"])
+        cold, warm = startup(config["repeats"], config["cold"])
         rows_su += [
             "| import to end of first step, empty cache (compiles) | "
             + (f"{cold:.1f} s |" if cold is not None else "not measured (--quick) |"),
@@ -606,7 +612,7 @@ def main(argv=None):
     if "memory" in wanted:
         print("memory", file=sys.stderr, flush=True)
         mem_n = max(config["sizes"])
-        rss, traced, state = memory(mem_n, 2)
+        rss, traced, state = memory(mem_n, config["repeats"])
         rows_su += [
             f"| peak RSS of a run beyond its input, per particle (N = {mem_n}) "
             f"| {_spread(rss)} bytes |",
@@ -633,6 +639,8 @@ def main(argv=None):
     if args.out:
         with open(args.out, "w") as f:
             f.write(text + "\n")
+    if args.plot:  # after the tables, which a failing plot must not lose
+        plot_activity(*curve, args.plot)
 
 
 if __name__ == "__main__":

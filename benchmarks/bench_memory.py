@@ -1,18 +1,21 @@
-"""Peak memory against N in 3D, and the largest N that fits in 2 GB.
+"""Peak memory against N in 3D, and the largest N that fits in 2 GiB.
 
 Run from the repository root::
 
     python benchmarks/bench_memory.py            # N up to 4 million, ~15 min
     python benchmarks/bench_memory.py --quick    # N up to 500 000, ~6 min
 
+Both end with one run at the largest N that fits in 2 GiB (about 10
+million spheres, 1.9 GiB of memory).
+
 Each size runs in a fresh process: build a random packing at phi = 0.64,
 run 20 steps of BRO (eps = 0.02) and 20 of SGD (b_f = 0.75), and report the
 process's peak resident memory (``ru_maxrss``). The growth between sizes
 gives the bytes per particle; the intercept is what Python, NumPy and the
-compiled kernels take before any particle exists. The largest N in 2 GB is
+compiled kernels take before any particle exists. The largest N in 2 GiB is
 the one that keeps intercept + N * slope under 2 GiB, and the last line
-reruns the script's workload at that N under a 2 GiB address-space-free
-check of the resident peak.
+reruns the script's workload at that N and checks that its resident
+peak stays under 2 GiB.
 """
 
 import argparse

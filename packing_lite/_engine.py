@@ -1430,6 +1430,7 @@ class FastEngine:
         self.loss = 0.0
         self.geo = None
         self.t_state = None  # the step whose start state has been scanned
+        self._held = None  # positions left in the engine's numbering
 
     def _prepare(self, positions, radii, per_side, offsets, factor_kind):
         n, dim = positions.shape
@@ -1457,14 +1458,23 @@ class FastEngine:
     def advance(self, positions, radii, box, per_side, offsets, cell_of, slots,
                 counts, seed, factor_kind, scale, spread, batch_size, weight_kind,
                 weight_param, t_start, t_stop, record_every, rec_times, rec_active,
-                rec_loss, n_records):
-        """Steps t_start .. t_stop - 1, as ``_advance_reference``."""
+                rec_loss, n_records, keep_numbering=False):
+        """Steps t_start .. t_stop - 1, as ``_advance_reference``.
+
+        The positions are put in the engine's numbering for the call. With
+        ``keep_numbering`` they stay in it, and the next call on the same
+        array goes on from there; :meth:`restore` puts them back in the
+        caller's numbering (a failing call always does).
+        """
         # a call that fails leaves no state to continue from
         fresh, self.t_state = self.t_state != t_start, None
+        if self._held is not None and (fresh or positions is not self._held):
+            self.restore()
         if fresh:
             self._prepare(positions, radii, per_side, offsets, factor_kind)
-        # the positions in the engine's numbering for the call, then back
-        _renumber(positions, self.label, self.events, True)
+        if self._held is None:
+            _renumber(positions, self.label, self.events, True)
+            self._held = positions
         try:
             t, n_records, absorbed, self.pool, self.n_active, self.loss = (
                 _advance_kernel(
@@ -1480,10 +1490,20 @@ class FastEngine:
                     self.marks, self.flag,
                     int(self.parts or get_num_threads()),
                 ))
-        finally:
-            _renumber(positions, self.label, self.events, False)
+        except BaseException:
+            self.restore()
+            raise
+        if not keep_numbering:
+            self.restore()
         self.t_state = t
         return t, n_records, absorbed, slots
+
+    def restore(self):
+        """Put positions left in the engine's numbering (``keep_numbering``)
+        back in the caller's; nothing to do if there are none."""
+        held, self._held = self._held, None
+        if held is not None:
+            _renumber(held, self.label, self.events, False)
 
     def number(self, i):
         """The engine's number for the caller's sphere i."""

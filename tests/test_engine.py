@@ -290,6 +290,70 @@ def test_the_engine_numbers_spheres_cell_by_cell_and_hands_positions_back(system
         assert np.array_equal(engine.radii, packing.radii[label])
 
 
+def _advance_in_chunks(engine, positions, packing, rule, stops, keep, t=0):
+    """Steps up to each of ``stops`` in turn, one call each, dropping the
+    record a chunk repeats as ``dynamics._run`` does; returns the records."""
+    grid = CellGrid(packing.box, packing.max_contact, packing.dim, packing.n)
+    records = [np.empty(stops[-1] + 3, dtype=np.int64), np.empty(stops[-1] + 3),
+               np.empty(stops[-1] + 3)]
+    n = 0
+    for stop in stops:
+        t, n, _, _ = engine.advance(
+            positions, packing.radii, packing.box, grid.per_side, grid.offsets,
+            None, None, None, 9, rule.factor_kind, rule.scale, rule.spread,
+            rule.batch_size, rule.weight_kind, rule.weight_param, t, stop, 1,
+            *records, n, keep_numbering=keep)
+        if stop != stops[-1] and records[0][n - 1] == t:
+            n -= 1
+    return [r[:n] for r in records]
+
+
+def test_positions_kept_in_the_engine_numbering_between_calls_come_back():
+    """``keep_numbering`` leaves the positions renumbered from one call to
+    the next: the run must equal one whose positions go back after every
+    call, and restore, another array or a fresh start must hand them back
+    in the caller's numbering."""
+    packing = SYSTEMS["3d-dense"]()
+    rule = DYNAMICS["sgd-fraction"](packing)
+    stops = [7, 8, 30, 61]
+
+    def new_engine():
+        return _engine.FastEngine(packing.n, packing.dim, packing.box,
+                                  packing.max_contact)
+
+    plain, kept = new_engine(), new_engine()
+    p_plain, p_kept = np.array(packing.positions), np.array(packing.positions)
+    r_plain = _advance_in_chunks(plain, p_plain, packing, rule, stops, False)
+    r_kept = _advance_in_chunks(kept, p_kept, packing, rule, stops, True)
+    for a, b in zip(r_plain, r_kept):
+        assert np.array_equal(_bits(a), _bits(b))
+    # in between, the kept positions are the plain ones in the engine's order
+    assert np.array_equal(kept.label, plain.label)
+    assert np.array_equal(_bits(p_kept), _bits(p_plain[kept.label]))
+    kept.restore()
+    assert np.array_equal(_bits(p_kept), _bits(p_plain))
+    kept.restore()  # a second restore does nothing
+    assert np.array_equal(_bits(p_kept), _bits(p_plain))
+
+    # another array: the held one goes back first, the run goes on the same
+    _advance_in_chunks(kept, p_kept, packing, rule, [70], True, t=61)
+    _advance_in_chunks(plain, p_plain, packing, rule, [70], False, t=61)
+    at_70, other = np.array(p_plain), np.array(p_plain)
+    _advance_in_chunks(plain, p_plain, packing, rule, [75], False, t=70)
+    _advance_in_chunks(kept, other, packing, rule, [75], True, t=70)
+    assert np.array_equal(_bits(p_kept), _bits(at_70))  # the first put back
+    kept.restore()
+    assert np.array_equal(_bits(other), _bits(p_plain))
+
+    # a fresh start (step 0 again) on a held array starts from its positions
+    _advance_in_chunks(kept, other, packing, rule, [80], True, t=75)
+    _advance_in_chunks(plain, p_plain, packing, rule, [80], False, t=75)
+    _advance_in_chunks(kept, other, packing, rule, [5], True, t=0)
+    _advance_in_chunks(plain, p_plain, packing, rule, [5], False, t=0)
+    kept.restore()
+    assert np.array_equal(_bits(other), _bits(p_plain))
+
+
 def test_renumbering_in_place_matches_fancy_indexing():
     rng = np.random.default_rng(4)
     for n in (1, 2, 7, 300):

@@ -36,11 +36,13 @@ import warnings
 from typing import NamedTuple
 
 import numpy as np
-from scipy import integrate, ndimage, optimize
 
 from ._validation import as_real_array, check_flag
 from ._validation import check_int as _check_int
 from ._validation import check_real
+
+# scipy is imported where it is used: ``import packing_lite`` then takes
+# about half the time (a chapter or a run that needs no fit never loads it).
 
 __all__ = [
     "EXPONENT_SETS",
@@ -386,6 +388,7 @@ def relaxation_time(times, f_a, *, method="reach", absorbed=None, steady=None,
         return math.nan
 
     if method == "reach":
+        from scipy import ndimage
         smoothed = ndimage.uniform_filter1d(f_a, size=smooth, mode="nearest")
         hits = np.flatnonzero(smoothed <= (1.0 + rtol) * f_ss)
         return float(times[hits[0]]) if hits.size else math.nan
@@ -394,6 +397,7 @@ def relaxation_time(times, f_a, *, method="reach", absorbed=None, steady=None,
     if upto.sum() < 2:
         return 0.0
     excess = f_a[upto] - f_ss
+    from scipy import integrate
     return float(integrate.trapezoid(excess, times[upto]) / f_ss)
 
 
@@ -636,6 +640,7 @@ def fit_critical_point(phi, f_a, f_a_err=None, *, beta=None, phi_range=None,
         bounds = ([0.0, lo_c], [np.inf, hi_c])
 
     with warnings.catch_warnings():
+        from scipy import optimize
         warnings.simplefilter("ignore", optimize.OptimizeWarning)
         popt, pcov = optimize.curve_fit(
             model, phi, f_a, p0=start, sigma=sigma,
@@ -1363,6 +1368,7 @@ def fit_collapse(phi, y, n, bounds, *, quantity="activity",
         raise ValueError("no two curves overlap for any phi_c in bounds")
     best = int(np.argmin(values))
     a, b = grid[max(best - 1, 0)], grid[min(best + 1, n_grid - 1)]
+    from scipy import optimize
     res = optimize.minimize_scalar(quality, bounds=(a, b), method="bounded",
                                    options={"xatol": 1e-6 * (hi - lo)})
     phi_c, q = (float(res.x), float(res.fun))

@@ -38,10 +38,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-from tqdm.auto import tqdm
 
 from . import analysis
+
+# pandas and tqdm are imported where they are used, as scipy is in
+# analysis: ``import packing_lite`` then takes about half the time.
 from ._validation import (
     check_choice, check_flag, check_int as _check_int, check_n, check_path,
     check_steps,
@@ -585,6 +586,9 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
                 rows[i] = _row(spec, payload, analysis_options, cached=True)
     todo = [i for i, row in enumerate(rows) if row is None]
 
+    import pandas as pd
+    from tqdm.auto import tqdm
+
     with tqdm(total=len(specs), initial=len(specs) - len(todo),
               disable=not progress, desc=f"{dynamics} sweep", unit="run") as bar:
         pending = [specs[i] for i in todo]
@@ -626,6 +630,8 @@ def load_sweep(results_dir, *, analysis_options=None):
             continue
         spec, payload = _load_file(path)
         rows.append(_row(spec, payload, analysis_options, cached=True))
+    import pandas as pd
+
     table = pd.DataFrame(rows)
     if table.empty:
         return table
@@ -678,6 +684,8 @@ def summarize_sweep(table, *, tau="tau_reach"):
         ``tau_err``, ``absorbed_fraction``, ``steady_fraction`` and
         ``mean_steps``.
     """
+    import pandas as pd
+
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"table must be a pandas.DataFrame from run_sweep or "
                         f"load_sweep, got {type(table).__name__}")

@@ -493,6 +493,14 @@ def _section(title, caption, table, after=None):
     return lines + ([after, ""] if after else [])
 
 
+def _gauged(name, gauge, work, config):
+    """Run one section, then time the gauge loop again (to show drift)."""
+    print(name, file=sys.stderr, flush=True)
+    result = work(config)
+    gauge.append((f"after the {name} section", _gauge()))
+    return result
+
+
 def _check_file(parser, option, path):
     """Refuse a bad output path before the long run."""
     if path is not None:
@@ -541,9 +549,7 @@ def main(argv=None):
     gauge = [("at the start", _gauge())]
     sections = []
     if "throughput" in wanted:
-        print("throughput", file=sys.stderr, flush=True)
-        rows = throughput(config)
-        gauge.append(("after the throughput section", _gauge()))
+        rows = _gauged("throughput", gauge, throughput, config)
         sections += _section(
             "Throughput (3D, eps = lr = 0.02, uniform random start)",
             "Median (min-max) of %d runs, one- and two-thread runs alternating "
@@ -557,9 +563,7 @@ def main(argv=None):
                "one-thread runs."),
             throughput_table(rows))
     if "labels" in wanted:
-        print("labels in cell order", file=sys.stderr, flush=True)
-        ordered = cell_order(config)
-        gauge.append(("after the labels section", _gauge()))
+        ordered = _gauged("labels", gauge, cell_order, config)
         sections += _section(
             "Labels in cell order",
             "The same random starts relabelled with `Packing.sorted_by_cell()` "
@@ -584,9 +588,8 @@ def main(argv=None):
             f"1 thread: {_spread(reference, 1e9)} ns per particle-step.")
         curve = (samples, reference, config["curve_n"])
     if "baselines" in wanted:
-        print("baselines", file=sys.stderr, flush=True)
-        sweeps, sweep_steps, sweep_notes = baseline(config)
-        gauge.append(("after the baselines", _gauge()))
+        sweeps, sweep_steps, sweep_notes = _gauged("baselines", gauge, baseline,
+                                                   config)
         sections += _section(
             "Against a half-shell sweep and a skin list",
             f"BRO, N = 20000, phi = 0.60, {sweep_steps} steps from a random "

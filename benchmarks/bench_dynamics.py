@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python benchmarks/bench_dynamics.py            # full run, 11-30 min
+    python benchmarks/bench_dynamics.py            # full run, 15-35 min
     python benchmarks/bench_dynamics.py --quick    # under 2 min
     python benchmarks/bench_dynamics.py --out benchmarks/results.md
     python benchmarks/bench_dynamics.py --sections curve --plot curve.png
@@ -377,9 +377,10 @@ _FIRST_STEP = textwrap.dedent("""
 def startup(repeats, cold):
     """Seconds from ``import packing_lite`` to the end of the first step.
 
-    With ``cold``, first in a subprocess with an empty compilation cache
-    (everything compiles), then with that cache filled; otherwise with
-    the cache already in place.
+    With ``cold``, each repeat runs in a subprocess with an empty
+    compilation cache of its own (everything compiles), then again with
+    that cache filled; otherwise only with the cache already in place.
+    Returns the cold times (None without ``cold``) and the warm ones.
     """
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ,
@@ -392,11 +393,13 @@ def startup(repeats, cold):
 
     if not cold:
         return None, np.array([once() for _ in range(repeats)])
-    with tempfile.TemporaryDirectory() as cache:
-        env["NUMBA_CACHE_DIR"] = cache
-        first = once()
-        warm = np.array([once() for _ in range(repeats)])
-    return first, warm
+    first, warm = [], []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as cache:
+            env["NUMBA_CACHE_DIR"] = cache
+            first.append(once())
+            warm.append(once())
+    return np.array(first), np.array(warm)
 
 
 _MEMORY = textwrap.dedent("""
@@ -610,7 +613,8 @@ def main(argv=None):
         cold, warm = startup(config["repeats"], config["cold"])
         rows_su += [
             "| import to end of first step, empty cache (compiles) | "
-            + (f"{cold:.1f} s |" if cold is not None else "not measured (--quick) |"),
+            + (f"{_spread(cold, digits=1)} s |" if cold is not None
+               else "not measured (--quick) |"),
             f"| import to end of first step, warm cache | {_spread(warm, digits=2)} s |"]
     if "memory" in wanted:
         print("memory", file=sys.stderr, flush=True)

@@ -366,6 +366,11 @@ def _run(packing, rule, steps, seed, record_every, progress, params,
     progress = check_flag(progress, "progress")
 
     positions = np.array(packing.positions, dtype=np.float64, order="C")
+    if not (np.isfinite(positions).all() and positions.min() >= 0.0
+            and positions.max() < packing.box):
+        raise ValueError(
+            "packing.positions must be finite and lie in [0, box): the packing "
+            "was changed after it was made; build a new Packing from them")
     radii = np.ascontiguousarray(packing.radii, dtype=np.float64)
     grid = CellGrid(packing.box, packing.max_contact, packing.dim, packing.n)
     engine = check_choice(engine, "engine", ("fast", "reference"))
@@ -428,8 +433,11 @@ def _run(packing, rule, steps, seed, record_every, progress, params,
                 t = t_new
         finally:
             restore()
-    return _result(packing, positions, rec_times, rec_active, rec_loss,
-                   n_records, t, absorbed, seed, params, record_every, last)
+    result = _result(packing, positions, rec_times, rec_active, rec_loss,
+                     n_records, t, absorbed, seed, params, record_every, last)
+    if interrupt["hit"]:  # the last chunk ran to its end: stop the caller too
+        raise RunInterrupted(result, last)
+    return result
 
 
 def _nothing():
@@ -473,7 +481,9 @@ class RunInterrupted(KeyboardInterrupt):
     step, with the same records as an uninterrupted run up to there; save
     it, or finish it with ``continue_run(err.result, err.remaining)``,
     which gives exactly the uninterrupted run. It is a KeyboardInterrupt,
-    so code that stops on those stops on it too.
+    so code that stops on those stops on it too. An interrupt during the
+    last chunk raises it as well, with the whole run and ``remaining``
+    0, so that a loop of short runs can be stopped.
     """
 
     def __init__(self, result, requested):
@@ -542,18 +552,26 @@ def continue_run(result, steps, progress=False):
     steps = check_steps(steps, params["record_every"], result.steps)[0]
     if result.absorbed or steps == 0:
         return result
-    more = _run(packing, rule, steps, result.seed, params["record_every"], progress,
-                {k: params[k] for k in params if k not in _DERIVED},
-                first_step=result.steps)
-    new = more.times > result.steps
-    return RunResult(
-        times=np.concatenate([result.times, more.times[new]]),
-        active_fraction=np.concatenate([result.active_fraction,
-                                        more.active_fraction[new]]),
-        loss=np.concatenate([result.loss, more.loss[new]]),
-        steps=more.steps, absorbed=more.absorbed, packing=more.packing,
-        seed=result.seed, params=dict(more.params, phi=result.params["phi"]),
-    )
+
+    def joined(more):  # the records of result, then the new ones
+        new = more.times > result.steps
+        return RunResult(
+            times=np.concatenate([result.times, more.times[new]]),
+            active_fraction=np.concatenate([result.active_fraction,
+                                            more.active_fraction[new]]),
+            loss=np.concatenate([result.loss, more.loss[new]]),
+            steps=more.steps, absorbed=more.absorbed, packing=more.packing,
+            seed=result.seed, params=dict(more.params, phi=result.params["phi"]),
+        )
+
+    try:
+        more = _run(packing, rule, steps, result.seed, params["record_every"],
+                    progress, {k: params[k] for k in params if k not in _DERIVED},
+                    first_step=result.steps)
+    except RunInterrupted as stopped:  # hand over the whole run so far
+        raise RunInterrupted(joined(stopped.result),
+                             result.steps + steps) from None
+    return joined(more)
 
 
 _DERIVED = ("n", "dim", "phi", "record_every", "steps_requested", "package_version")

@@ -104,6 +104,11 @@ class Packing:
         self._radii = radii
         self._box = box
 
+    def __reduce__(self):
+        # pickles and deep copies are made through the constructor, so
+        # they are checked and read-only like the original
+        return (Packing, (self._positions, self._box, self._radius))
+
     @property
     def positions(self):
         """(n, dim) float64 centres in ``[0, box)``, read-only."""

@@ -29,6 +29,20 @@ def ctrl_c_raises():
         signal.signal(signal.SIGINT, saved)
 
 
+def _interrupt_after_chunk(monkeypatch, which):
+    """Send Ctrl-C from the run's own loop once chunk ``which`` is done."""
+    chunks = []
+    next_chunk = dynamics._next_chunk
+
+    def interrupting_next_chunk(chunk, seconds):
+        chunks.append(chunk)
+        if len(chunks) == which:
+            os.kill(os.getpid(), signal.SIGINT)
+        return next_chunk(chunk, seconds)
+
+    monkeypatch.setattr(dynamics, "_next_chunk", interrupting_next_chunk)
+
+
 @pytest.mark.usefixtures("ctrl_c_raises")
 def test_interrupt_returns_the_run_so_far_and_it_continues_exactly(monkeypatch):
     packing = pl.random_packing(4000, phi=0.66, dim=3, seed=3)
@@ -36,16 +50,7 @@ def test_interrupt_returns_the_run_so_far_and_it_continues_exactly(monkeypatch):
     steps = 200_000  # far longer than the test lets it run
     # Ctrl-C arrives while the third chunk of steps is under way: sent from
     # the run's own loop, so it lands mid-run however loaded the machine is
-    chunks = []
-    next_chunk = dynamics._next_chunk
-
-    def interrupting_next_chunk(chunk, seconds):
-        chunks.append(chunk)
-        if len(chunks) == 3:
-            os.kill(os.getpid(), signal.SIGINT)
-        return next_chunk(chunk, seconds)
-
-    monkeypatch.setattr(dynamics, "_next_chunk", interrupting_next_chunk)
+    _interrupt_after_chunk(monkeypatch, 3)
     with pytest.raises(pl.RunInterrupted) as caught:
         pl.run_bro(packing, 0.02, steps, seed=4, record_every=5)
     monkeypatch.undo()
@@ -97,3 +102,40 @@ def test_progress_bar_of_an_absorbed_run_is_full(monkeypatch):
     result = pl.run_bro(packing, 0.05, 5000, seed=2, progress=True)
     assert result.absorbed and result.steps < 5000
     assert bars[0].n == bars[0].total == 5000
+
+
+@pytest.mark.usefixtures("ctrl_c_raises")
+def test_ctrl_c_in_the_last_chunk_stops_the_caller_with_the_whole_run(monkeypatch):
+    """A run short enough for one chunk still answers Ctrl-C, so that a
+    loop of short runs (or a sweep) can be stopped; nothing is lost."""
+    packing = pl.random_packing(500, phi=0.62, dim=3, seed=5)
+    _interrupt_after_chunk(monkeypatch, 1)
+    with pytest.raises(pl.RunInterrupted) as caught:
+        pl.run_sgd(packing, 0.02, 10, batch_fraction=0.5, seed=6)
+    monkeypatch.undo()
+    err = caught.value
+    assert err.remaining == 0 and err.result.steps == 10
+    whole = pl.run_sgd(packing, 0.02, 10, batch_fraction=0.5, seed=6)
+    np.testing.assert_array_equal(err.result.packing.positions,
+                                  whole.packing.positions)
+    np.testing.assert_array_equal(err.result.times, whole.times)
+    assert pl.continue_run(err.result, 0) is err.result
+
+
+@pytest.mark.usefixtures("ctrl_c_raises")
+def test_an_interrupted_continuation_keeps_the_earlier_records(monkeypatch):
+    packing = pl.random_packing(2000, phi=0.66, dim=3, seed=7)
+    part = pl.run_bro(packing, 0.02, 20, seed=8, record_every=5)
+    _interrupt_after_chunk(monkeypatch, 2)
+    with pytest.raises(pl.RunInterrupted) as caught:
+        pl.continue_run(part, 200_000)
+    monkeypatch.undo()
+    err = caught.value
+    stopped = err.result
+    assert 20 < stopped.steps < 200_020
+    assert err.remaining == 200_020 - stopped.steps
+    direct = pl.run_bro(packing, 0.02, stopped.steps, seed=8, record_every=5)
+    np.testing.assert_array_equal(stopped.times, direct.times)
+    np.testing.assert_array_equal(stopped.active_fraction, direct.active_fraction)
+    np.testing.assert_array_equal(stopped.packing.positions,
+                                  direct.packing.positions)

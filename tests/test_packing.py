@@ -148,3 +148,30 @@ def test_cell_order_in_boxes_far_wider_than_a_sphere(phi, dim):
     order = packing.cell_order()
     assert sorted(order.tolist()) == list(range(5))
     assert np.array_equal(packing.sorted_by_cell().positions, packing.positions[order])
+
+
+def test_pickled_and_copied_packings_stay_checked_and_read_only():
+    import copy
+    import pickle
+
+    packing = pl.random_packing(50, 0.3, dim=3, seed=1,
+                                radius=np.linspace(0.4, 0.6, 50))
+    for twin in (pickle.loads(pickle.dumps(packing)), copy.deepcopy(packing),
+                 copy.copy(packing)):
+        np.testing.assert_array_equal(twin.positions, packing.positions)
+        np.testing.assert_array_equal(twin.radii, packing.radii)
+        assert twin.box == packing.box
+        assert not twin.positions.flags.writeable
+        assert not twin.radii.flags.writeable
+
+
+def test_a_packing_changed_in_place_is_refused_by_the_runs():
+    """Positions made writeable on purpose and then moved out of the box
+    (the engine would read outside its cell grid) are refused."""
+    packing = pl.random_packing(50, 0.3, dim=3, seed=1)
+    for bad in (np.nan, 3.0 * packing.box, -1.0):
+        changed = pl.Packing(packing.positions, packing.box)
+        changed.positions.setflags(write=True)
+        changed.positions[0, 0] = bad
+        with pytest.raises(ValueError, match="packing.positions must be finite"):
+            pl.run_bro(changed, 0.02, 5, seed=2)

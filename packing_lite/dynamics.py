@@ -417,15 +417,10 @@ def _run(packing, rule, steps, seed, record_every, progress, params,
                 if bar is not None:
                     # an absorbed run ends early: fill the bar, it did finish
                     bar.update((last if absorbed else t_new) - t)
-                if absorbed or t_new == last:
+                # on an interrupt, stop here keeping this state's record
+                if absorbed or t_new == last or interrupt["hit"]:
                     t = t_new
                     break
-                if interrupt["hit"]:  # stop here, keeping this state's record
-                    restore()
-                    raise RunInterrupted(
-                        _result(packing, positions, rec_times, rec_active,
-                                rec_loss, n_records, t_new, False, seed, params,
-                                record_every, last), last)
                 # the state at t_stop was scanned and maybe recorded; drop that
                 # record so the next chunk, which rescans it, does not repeat it
                 if rec_times[n_records - 1] == t_new:
@@ -435,7 +430,7 @@ def _run(packing, rule, steps, seed, record_every, progress, params,
             restore()
     result = _result(packing, positions, rec_times, rec_active, rec_loss,
                      n_records, t, absorbed, seed, params, record_every, last)
-    if interrupt["hit"]:  # the last chunk ran to its end: stop the caller too
+    if interrupt["hit"]:  # also after the last chunk: stop the caller too
         raise RunInterrupted(result, last)
     return result
 

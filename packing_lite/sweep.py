@@ -40,14 +40,14 @@ from pathlib import Path
 import numpy as np
 
 from . import analysis
-
-# pandas and tqdm are imported where they are used, as scipy is in
-# analysis: ``import packing_lite`` then takes about half the time.
 from ._validation import (
     check_choice, check_flag, check_int as _check_int, check_n, check_path,
     check_steps,
 )
 from .io import atomic_savez, make_folder, read_archive
+
+# pandas and tqdm are imported where they are used, as scipy is in
+# analysis: ``import packing_lite`` then takes about half the time.
 
 __all__ = ["run_sweep", "load_sweep", "load_run", "summarize_sweep", "run_key"]
 

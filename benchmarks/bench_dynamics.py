@@ -26,6 +26,7 @@ quiet as the machine: the load average is printed with the results.
 
 import argparse
 import json
+import math
 import os
 import platform
 import subprocess
@@ -275,9 +276,15 @@ def activity_curve(n, segment=20, max_steps=6000):
     return np.array(samples), steps
 
 
-def activity_table(samples, n):
+def _all_active_cost(samples):
+    """Median seconds per step of the segments with f_a > 0.95 (nan if
+    there are none): what the curve's costs are compared with."""
     full = samples[samples[:, 0] > 0.95, 1]
-    base = np.median(full) if full.size else np.nan
+    return float(np.median(full)) if full.size else math.nan
+
+
+def activity_table(samples, n):
+    base = _all_active_cost(samples)
     edges = [1.0, 0.9, 0.7, 0.5, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01, 0.0]
     lines = [f"| f_a (N = {n}) | segments | us / step | ns / particle-step "
              "| cost / cost at f_a > 0.95 |", "|---|---|---|---|---|"]
@@ -473,9 +480,8 @@ def plot_activity(samples, reference, n, path):
               label="this engine, one point per 20 steps")
     ax.axhline(np.median(reference) * 1e9, color="C3",
                label="reference engine (full rebuild and scan)")
-    full = samples[samples[:, 0] > 0.95, 1] * 1e9 / n
-    if full.size:  # the lines scaled from the all-active cost
-        full = np.median(full)
+    full = _all_active_cost(samples) * 1e9 / n
+    if not math.isnan(full):  # the lines scaled from the all-active cost
         grid = np.logspace(np.log10(low), 0, 50)
         ax.loglog(grid, full * grid, "--", color="0.4",
                   label="cost proportional to f_a")

@@ -1042,8 +1042,8 @@ class ExponentSet:
         return self.nu_par / self.nu_perp
 
 
-#: Manna-class exponents from the physics notes (the 3D row is the one the
-#: paper quotes; the 1D and 2D rows are literature values) and mean field.
+#: Manna-class exponents (the 3D row is the one the paper quotes; the 1D
+#: and 2D rows are literature values) and mean field.
 #: Finite-size powers of ``N`` for mean field use the upper critical
 #: dimension, 4, in place of ``d``.
 EXPONENT_SETS = {

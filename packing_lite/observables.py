@@ -305,8 +305,9 @@ def structure_factor(packing=None, k_max=None, *, positions=None, box=None,
         The configuration. Alternatively pass ``positions`` and ``box``.
     k_max : float, optional
         Largest wave number, in inverse diameters; default ``2 pi``
-        (wavelength one diameter, a little beyond the first peak near
-        ``k = 2 pi / 1`` of a dense packing of unit spheres).
+        (wavelength one diameter). The first peak of a dense packing of
+        unit spheres lies beyond it, near ``k = 7`` to ``7.5``: pass a
+        larger ``k_max`` (about 9) to include it.
     positions : array_like, shape (n, dim), optional
         Centres in diameters, with ``box``, instead of ``packing``.
     box : float, optional

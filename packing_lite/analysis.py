@@ -503,6 +503,10 @@ class CriticalFit:
         Points used.
     beta_fixed : bool
         Whether beta was held fixed.
+    at_limit : tuple of str
+        Parameters (``"amplitude"``, ``"phi_c"``, ``"beta"``) that ended on
+        a limit of their range: the data do not pin them down, and a fit
+        with any is not a measurement (it warns as well).
     """
 
     phi_c: float
@@ -516,6 +520,7 @@ class CriticalFit:
     dof: int
     n_points: int
     beta_fixed: bool
+    at_limit: tuple = ()
 
 
 def _power_law(phi, amplitude, phi_c, beta):
@@ -606,11 +611,14 @@ def fit_critical_point(phi, f_a, f_a_err=None, *, beta=None, phi_range=None,
         phi, f_a = phi[keep], f_a[keep]
         f_a_err = None if f_a_err is None else f_a_err[keep]
     n_free = 2 if beta is not None else 3
-    if phi.size <= n_free:
+    distinct = np.unique(phi).size
+    if distinct <= n_free:
         raise ValueError(
-            f"need more than {n_free} points to fit, got {phi.size} "
-            "(check phi_range)"
+            f"need more than {n_free} distinct volume fractions to fit, got "
+            f"{distinct} (check phi_range)"
         )
+    if np.any(f_a < 0) or np.any(f_a > 1):
+        raise ValueError("f_a must lie in [0, 1]")
     if not np.any(f_a > 0):
         raise ValueError("f_a must have at least one positive value to fit")
 
@@ -647,6 +655,17 @@ def fit_critical_point(phi, f_a, f_a_err=None, *, beta=None, phi_range=None,
             absolute_sigma=bool(absolute_sigma), bounds=bounds,
             method="trf", max_nfev=20000,
         )
+    lows, highs = np.array(bounds[0]), np.array(bounds[1])
+    width = np.where(np.isfinite(highs), highs - lows, 1.0)
+    stuck = np.flatnonzero((popt - lows <= 1e-6 * width)
+                           | (highs - popt <= 1e-6 * width))
+    stuck = tuple(("amplitude", "phi_c", "beta")[k] for k in stuck)
+    if stuck:
+        warnings.warn(
+            f"fit_critical_point: {' and '.join(stuck)} ended on the limit of "
+            f"its range, so the fit has not found a power law in these points "
+            f"(choose points closer to the transition with phi_range)",
+            RuntimeWarning, stacklevel=2)
     resid = f_a - model(phi, *popt)
     if sigma is not None:
         resid = resid / sigma
@@ -666,6 +685,7 @@ def fit_critical_point(phi, f_a, f_a_err=None, *, beta=None, phi_range=None,
         dof=int(phi.size - n_free),
         n_points=int(phi.size),
         beta_fixed=beta is not None,
+        at_limit=stuck,
     )
 
 
@@ -734,6 +754,8 @@ def bootstrap_critical_point(phi, f_a, *, n_boot=200, seed=None, beta=None,
     f_a = _as_1d(f_a, "f_a")
     _same_length(("phi", phi), ("f_a", f_a))
     n_boot = _check_int(n_boot, "n_boot", 2)
+    if seed is not None and not isinstance(seed, np.random.Generator):
+        seed = _check_int(seed, "seed", 0)
     rng = np.random.default_rng(seed)
 
     values, groups = _group(phi)
@@ -746,8 +768,10 @@ def bootstrap_critical_point(phi, f_a, *, n_boot=200, seed=None, beta=None,
             [f_a[rng.choice(g, size=g.size, replace=True)].mean() for g in groups]
         )
         try:
-            b = fit_critical_point(values, resampled, beta=beta,
-                                   phi_range=phi_range, p0=start)
+            with warnings.catch_warnings():  # the fit to all data warned
+                warnings.simplefilter("ignore", RuntimeWarning)
+                b = fit_critical_point(values, resampled, beta=beta,
+                                       phi_range=phi_range, p0=start)
         except (ValueError, RuntimeError):
             failed += 1
             continue
@@ -874,6 +898,10 @@ def phi_c_half_absorbed(phi, absorption_time, T):
 
     absorbed_any = values[k > 0]
     active_any = values[k < counts]
+    if active_any.max() < absorbed_any.min():
+        raise ValueError(
+            "runs must absorb at the low volume fractions and stay active at "
+            "the high ones; here every run at the lower phi stayed active")
     hi_abs, lo_act = absorbed_any.max(), active_any.min()
     if hi_abs < lo_act:
         return HalfAbsorbed(
@@ -903,6 +931,10 @@ def phi_c_half_absorbed(phi, absorption_time, T):
             phi=values, fraction=fraction, counts=counts.astype(int),
         )
     (a, b), cov = fitted
+    if b > 0:
+        raise ValueError(
+            "runs must absorb at the low volume fractions and stay active at "
+            "the high ones; here the absorbed fraction grows with phi")
     # phi_half = centre - scale * a / b; delta method for its variance
     grad = np.array([-1.0 / b, a / b**2]) * scale
     return HalfAbsorbed(

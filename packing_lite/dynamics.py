@@ -484,10 +484,14 @@ class RunInterrupted(KeyboardInterrupt):
     def __init__(self, result, requested):
         self.result = result
         self.remaining = int(requested - result.steps)
+        self._requested = requested
         super().__init__(
             f"run interrupted after step {result.steps} of {requested}; the "
             f"run so far is this exception's .result, and "
             f"packing_lite.continue_run(result, {self.remaining}) finishes it")
+
+    def __reduce__(self):  # so that it travels back from a worker process
+        return type(self), (self.result, self._requested)
 
 
 @contextlib.contextmanager

@@ -115,6 +115,21 @@ def make_folder(folder, name):
     return folder
 
 
+def check_writable(folder, name):
+    """Refuse a folder that new files cannot be written to, naming the
+    parameter ``name``, before any work that would be lost."""
+    try:
+        handle, probe = tempfile.mkstemp(dir=folder, prefix=".probe-",
+                                         suffix=".tmp")
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        raise PermissionError(
+            f"{name}: cannot write files in {str(folder)!r} "
+            f"({error.strerror}); choose another folder") from None
+    return folder
+
+
 def _new_file_mode(path):
     """The mode ``open(path, "w")`` would leave: the old file's, if any,
     else 0o666 less the umask."""
@@ -235,6 +250,28 @@ def _stored_radius(radii, equal):
     return float(radii[0])
 
 
+def check_records(times, f_a, loss, steps, absorbed):
+    """A run's records, once they agree with each other and with its
+    ``steps`` and ``absorbed``; a ValueError says what does not."""
+    if times.ndim != 1 or times.size == 0 or times.dtype.kind not in "iu":
+        raise ValueError("times must be a non-empty 1-D array of integers")
+    if times[0] < 0 or np.any(np.diff(times) <= 0) or times[-1] != steps:
+        raise ValueError(f"times must increase from >= 0 and end at "
+                         f"steps={steps}")
+    for name, values in (("active_fraction", f_a), ("loss", loss)):
+        if values.shape != times.shape or values.dtype.kind != "f":
+            raise ValueError(f"{name} must be a float array as long as times "
+                             f"({times.size})")
+    if not (np.all((f_a >= 0) & (f_a <= 1)) and np.all(np.isfinite(loss))
+            and np.all(loss >= 0)):
+        raise ValueError("active_fraction must lie in [0, 1] and loss be "
+                         "finite and >= 0")
+    if absorbed and f_a[-1] != 0:
+        raise ValueError(f"the run is marked absorbed, but its last record has "
+                         f"f_a = {f_a[-1]}")
+    return times, f_a, loss
+
+
 def _checked_run(contents, meta, packing):
     """The RunResult stored in ``contents`` and ``meta``, once its parts
     agree with each other; a ValueError says what does not."""
@@ -249,26 +286,9 @@ def _checked_run(contents, meta, packing):
         if key in params and params[key] != size:
             raise ValueError(f"params give {key}={params[key]!r}, the positions "
                              f"{size}")
-    times = contents["times"]
-    records = {"active_fraction": contents["active_fraction"],
-               "loss": contents["loss"]}
-    if times.ndim != 1 or times.size == 0 or times.dtype.kind not in "iu":
-        raise ValueError("times must be a non-empty 1-D array of integers")
-    if times[0] < 0 or np.any(np.diff(times) <= 0) or times[-1] != steps:
-        raise ValueError(f"times must increase from >= 0 and end at "
-                         f"steps={steps}")
-    for name, values in records.items():
-        if values.shape != times.shape or values.dtype.kind != "f":
-            raise ValueError(f"{name} must be a float array as long as times "
-                             f"({times.size})")
-    f_a, loss = records["active_fraction"], records["loss"]
-    if not (np.all((f_a >= 0) & (f_a <= 1)) and np.all(np.isfinite(loss))
-            and np.all(loss >= 0)):
-        raise ValueError("active_fraction must lie in [0, 1] and loss be "
-                         "finite and >= 0")
-    if absorbed and f_a[-1] != 0:
-        raise ValueError(f"the run is marked absorbed, but its last record has "
-                         f"f_a = {f_a[-1]}")
+    times, f_a, loss = check_records(contents["times"],
+                                     contents["active_fraction"],
+                                     contents["loss"], steps, absorbed)
     if "phi" in params and not math.isclose(params["phi"], packing.phi,
                                             rel_tol=1e-9):
         raise ValueError(f"params give phi={params['phi']!r}, the packing "

@@ -321,15 +321,7 @@ def random_packing(n, phi, dim=3, seed=None, radius=0.5):
     n = check_n(n)
     phi = check_real(phi, "phi", low=0.0, high=1.0)
     dim = check_int(dim, "dim", minimum=1)
-    message = (f"n={n} spheres in dim={dim} need {8 * n * dim / 2**30:.3g} GiB "
-               f"for their positions alone: choose a smaller n")
-    # Linux may promise more memory than it has and kill the process later
-    # instead of failing the allocation: check against the machine before
-    # anything of size n exists (positions, radii and one temporary).
-    memory = _physical_memory()
-    if memory is not None and 8 * n * (dim + 2) > memory:
-        raise MemoryError(f"{message} (this machine has "
-                          f"{memory / 2**30:.3g} GiB)")
+    message = check_memory(n, dim)
     radius, radii = _as_radius(radius, n)
     rng = np.random.default_rng(resolve_seed(seed))
 
@@ -349,6 +341,23 @@ def random_packing(n, phi, dim=3, seed=None, radius=0.5):
     except MemoryError:
         raise MemoryError(message) from None
     return Packing._owning(positions, box, radius)
+
+
+def check_memory(n, dim):
+    """Refuse ``n`` spheres in ``dim`` dimensions that cannot fit in this
+    machine's memory; returns the message for a later failed allocation.
+
+    Linux may promise more memory than it has and kill the process later
+    instead of failing the allocation, so the check comes before anything
+    of size n exists (positions, radii and one temporary).
+    """
+    message = (f"n={n} spheres in dim={dim} need {8 * n * dim / 2**30:.3g} GiB "
+               f"for their positions alone: choose a smaller n")
+    memory = _physical_memory()
+    if memory is not None and 8 * n * (dim + 2) > memory:
+        raise MemoryError(f"{message} (this machine has "
+                          f"{memory / 2**30:.3g} GiB)")
+    return message
 
 
 def _physical_memory():

@@ -34,6 +34,7 @@ import json
 import math
 import numbers
 import time
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -44,7 +45,9 @@ from ._validation import (
     check_choice, check_flag, check_int as _check_int, check_n, check_path,
     check_steps,
 )
-from .io import atomic_savez, make_folder, read_archive
+from .io import (
+    atomic_savez, check_records, check_writable, make_folder, read_archive,
+)
 
 # pandas and tqdm are imported where they are used, as scipy is in
 # analysis: ``import packing_lite`` then takes about half the time.
@@ -66,6 +69,9 @@ _VARIANTS = {
     "bro": ("particle", "reciprocal", "nonreciprocal"),
     "sgd": ("particle", "pair"),
 }
+#: Most runs in one grid: each run's key is computed before the first run
+#: starts (tens of microseconds each).
+MAX_RUNS = 10**6
 
 
 # ---------------------------------------------------------------------------
@@ -167,23 +173,47 @@ def _check_grid(dynamics, phi, n, params, n_seeds, dim, steps, record_every,
         raise ValueError("phi has repeated values")
     if len(set(ns)) != len(ns):
         raise ValueError("n has repeated values")
+    runs = len(ns) * len(phis) * n_seeds * math.prod(map(len, lists.values()))
+    if runs > MAX_RUNS:
+        raise ValueError(
+            f"the grid has {runs} runs (n x params x phi x n_seeds), more than "
+            f"the {MAX_RUNS} one sweep may hold; split it into several sweeps")
     return dynamics, phis, ns, lists, n_seeds, dim, steps, record_every, variant
 
 
-def _check_boxes(phis, ns, dim, radius_ratio):
-    """Refuse, before any run starts, a grid point whose box would be too
-    narrow for the minimum image (its run would fail only at its turn)."""
-    from .packing import box_for_phi, check_minimum_image
+def _check_points(phis, ns, dim, radius_ratio, lists):
+    """Refuse, before any run starts, a grid point that its run would
+    refuse only at its turn: too many spheres for this machine's memory, a
+    box too narrow for the minimum image, or a step longer than the box."""
+    from .packing import ball_volume, check_memory, check_minimum_image
 
     for n in ns:
-        radii = _radii(n, radius_ratio)
+        check_memory(n, dim)
+        # the volume of _radii(n, radius_ratio) without an array of n radii
+        ratio = 1.0 if radius_ratio is None else radius_ratio
+        with np.errstate(over="ignore", under="ignore"):
+            volume = ball_volume(dim, 0.5) * (
+                n // 2 + (n - n // 2) * np.float64(ratio) ** dim)
+        largest = 0.5 * max(1.0, ratio)
         for phi in phis:
             with np.errstate(over="ignore", under="ignore"):
-                box = box_for_phi(radii, phi, dim)
+                box = float(np.float64(volume / phi) ** (1.0 / dim))
+            where = f"the grid point n={n}, phi={phi} in dim={dim}"
+            if not (np.isfinite(box) and box > 0):
+                raise ValueError(
+                    f"{where} gives a box edge of {box}: the sphere volumes "
+                    f"under- or overflow; choose a smaller dim or another "
+                    f"radius_ratio")
             check_minimum_image(
-                box, radii, f"more spheres than n={n} or a lower phi than "
-                f"{phi} (the grid point n={n}, phi={phi} in dim={dim} gives a "
-                f"box edge of {box:.6g})")
+                box, np.array([largest]), f"more spheres than n={n} or a "
+                f"lower phi than {phi} ({where} gives a box edge of {box:.6g})")
+            for name in ("eps", "lr"):
+                for value in lists.get(name, ()):
+                    if value > box:
+                        raise ValueError(
+                            f"params[{name!r}] must be in (0, box] at every "
+                            f"grid point, got {value}: {where} has box "
+                            f"{box:.6g}")
 
 
 def _radii(n, radius_ratio):
@@ -334,18 +364,24 @@ def _save(directory, spec, payload):
 def _load_file(path):
     data, meta = read_archive(path, "sweep result file")
     try:
-        payload = {
-            "times": data["times"],
-            "active_fraction": data["active_fraction"],
-            "loss": data["loss"],
-            "steps_taken": int(meta["steps_taken"]),
-            "absorbed": bool(meta["absorbed"]),
-            "elapsed": float(meta["elapsed"]),
-        }
-        return meta["spec"], payload
-    except (KeyError, TypeError, ValueError) as error:
-        raise ValueError(f"{path} is not a sweep result file: {error!r} is "
-                         f"missing or malformed") from None
+        steps = _check_int(meta["steps_taken"], "steps_taken", 0)
+        absorbed = check_flag(meta["absorbed"], "absorbed")
+        times, f_a, loss = check_records(data["times"], data["active_fraction"],
+                                         data["loss"], steps, absorbed)
+        spec = meta["spec"]
+        if not isinstance(spec, dict) or steps > spec["steps"]:
+            raise ValueError("spec must be a mapping whose step budget covers "
+                             "steps_taken")
+        payload = {"times": times, "active_fraction": f_a, "loss": loss,
+                   "steps_taken": steps, "absorbed": absorbed,
+                   "elapsed": float(meta["elapsed"])}
+        return spec, payload
+    except KeyError as error:
+        raise ValueError(f"{path} is not a sweep result file: {error} is "
+                         f"missing") from None
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{path} is a damaged sweep result file: "
+                         f"{error}") from None
 
 
 def _load_cached(directory, spec):
@@ -354,8 +390,9 @@ def _load_cached(directory, spec):
         return None
     try:
         stored, payload = _load_file(path)
-    except (OSError, ValueError, KeyError):
-        return None  # unreadable: run it again and overwrite
+    except (OSError, ValueError) as error:  # run it again and overwrite
+        warnings.warn(f"run_sweep runs again: {error}", stacklevel=3)
+        return None
     return payload if stored == spec else None
 
 
@@ -407,6 +444,31 @@ def _row(spec, payload, analysis_options, cached):
 def _is_dask_client(executor):
     module = type(executor).__module__ or ""
     return module.startswith("distributed") and hasattr(executor, "gather")
+
+
+def _check_executor(executor):
+    """Refuse a process pool that forks once this process has started
+    numba's OpenMP threads: GNU OpenMP does not survive a fork, and every
+    worker would abort."""
+    if not isinstance(executor, concurrent.futures.ProcessPoolExecutor):
+        return
+    context = getattr(executor, "_mp_context", None)
+    if context is None:
+        import multiprocessing as context
+    if context.get_start_method() != "fork":
+        return
+    import numba
+
+    try:
+        layer = numba.threading_layer()
+    except ValueError:  # no parallel code has run in this process yet
+        return
+    if layer == "omp":
+        raise ValueError(
+            "executor: this ProcessPoolExecutor starts its workers by fork, "
+            "and this process already runs numba's OpenMP threads, which a "
+            "forked worker cannot use (it aborts); create the pool with "
+            "mp_context=multiprocessing.get_context('spawn')")
 
 
 def _completed(executor, specs, threads):
@@ -513,6 +575,11 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
         a ``concurrent.futures``-style ``submit`` (for example
         :class:`concurrent.futures.ProcessPoolExecutor`) or a
         :class:`dask.distributed.Client`. Results do not depend on it.
+        Create a process pool with
+        ``mp_context=multiprocessing.get_context("spawn")``: where workers
+        start by fork (Linux's default), a pool made after this process has
+        run parallel code fails, since numba's OpenMP threads do not
+        survive a fork, and such a pool is refused.
     threads : int, optional
         Numba threads each run may use (>= 1; capped at numba's maximum).
         By default 1 when an ``executor`` is given, since the parallelism
@@ -559,11 +626,12 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
             raise ValueError(f"radius_ratio must be > 0, got {radius_ratio}")
     labels = check_choice(labels, "labels", ("drawn", "cells"))
     progress = check_flag(progress, "progress")
-    _check_boxes(phis, ns, dim, radius_ratio)
+    _check_points(phis, ns, dim, radius_ratio, lists)
     if threads is not None:
         threads = _check_int(threads, "threads", 1)
     elif executor is not None:
         threads = 1
+    _check_executor(executor)
     if callback is not None and not callable(callback):
         raise TypeError("callback must be callable or None")
     analysis_options = dict(analysis_options or {})
@@ -578,8 +646,11 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
                   variant, base_seed, radius_ratio, labels)
     rows = [None] * len(specs)
     if results_dir is not None:
-        results_dir = make_folder(check_path(results_dir, "results_dir"),
-                                  "results_dir")
+        if isinstance(results_dir, str) and not results_dir.strip():
+            raise ValueError(f"results_dir must name a folder, got {results_dir!r}")
+        results_dir = check_path(results_dir, "results_dir")
+        results_dir = check_writable(make_folder(results_dir, "results_dir"),
+                                     "results_dir")
         for i, spec in enumerate(specs):
             payload = _load_cached(results_dir, spec)
             if payload is not None:
@@ -592,14 +663,24 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
     with tqdm(total=len(specs), initial=len(specs) - len(todo),
               disable=not progress, desc=f"{dynamics} sweep", unit="run") as bar:
         pending = [specs[i] for i in todo]
-        for j, payload in _completed(executor, pending, threads):
-            i = todo[j]
-            if results_dir is not None:
-                _save(results_dir, specs[i], payload)
-            rows[i] = _row(specs[i], payload, analysis_options, cached=False)
-            bar.update(1)
-            if callback is not None:
-                callback(dict(rows[i]))
+        try:
+            for j, payload in _completed(executor, pending, threads):
+                i = todo[j]
+                if results_dir is not None:
+                    _save(results_dir, specs[i], payload)
+                rows[i] = _row(specs[i], payload, analysis_options,
+                               cached=False)
+                bar.update(1)
+                if callback is not None:
+                    callback(dict(rows[i]))
+        except KeyboardInterrupt:
+            done = sum(row is not None for row in rows)
+            kept = (f"the finished runs are saved in {str(results_dir)!r}: the "
+                    f"same call goes on from there" if results_dir is not None
+                    else "pass results_dir to keep finished runs next time")
+            raise KeyboardInterrupt(
+                f"sweep interrupted with {done} of {len(specs)} runs "
+                f"finished; {kept}") from None
     return pd.DataFrame(rows)
 
 
@@ -618,7 +699,9 @@ def load_sweep(results_dir, *, analysis_options=None):
     -------
     pandas.DataFrame
         The columns of :func:`run_sweep`, all with ``cached = True``,
-        sorted by dynamics, ``n``, parameters, ``phi`` and replica.
+        sorted by dynamics, ``n``, parameters, ``phi`` and replica. Files
+        that are not intact sweep results (damaged, or written by something
+        else) are left out with a warning that names them.
     """
     results_dir = check_path(results_dir, "results_dir")
     if not results_dir.is_dir():
@@ -626,9 +709,11 @@ def load_sweep(results_dir, *, analysis_options=None):
     analysis_options = dict(analysis_options or {})
     rows = []
     for path in sorted(results_dir.glob("*.npz")):
-        if path.name.startswith(".tmp-"):
+        try:
+            spec, payload = _load_file(path)
+        except ValueError as error:
+            warnings.warn(f"load_sweep skips {error}", stacklevel=2)
             continue
-        spec, payload = _load_file(path)
         rows.append(_row(spec, payload, analysis_options, cached=True))
     import pandas as pd
 

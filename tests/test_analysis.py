@@ -6,6 +6,7 @@ false alarm about once in 16 000 checks, and every test is seeded.
 """
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -408,3 +409,51 @@ def test_steady_state_of_a_scaled_series_scales(seed, scale):
     assert b.f_a == pytest.approx(scale * a.f_a)
     assert b.f_a_err == pytest.approx(scale * a.f_a_err)
     assert b.steady == a.steady
+
+
+def test_half_absorbed_refuses_runs_that_absorb_at_high_phi():
+    rng = np.random.default_rng(9)
+    grid = np.linspace(0.60, 0.64, 9)
+    phi = np.repeat(grid, 40)
+    p = 1 / (1 + np.exp(-(phi - PHI_C) / 0.006))  # absorbed fraction grows
+    times = np.where(rng.random(phi.size) < p, 500.0, np.nan)
+    with pytest.raises(ValueError, match="absorb at the low volume fractions"):
+        an.phi_c_half_absorbed(phi, times, T=1000)
+    separated = np.repeat([0.58, 0.60, 0.62, 0.64], 3)
+    with pytest.raises(ValueError, match="absorb at the low volume fractions"):
+        an.phi_c_half_absorbed(separated, np.where(separated > 0.6, 100.0, np.inf),
+                               T=200)
+
+
+def test_power_law_fit_refuses_too_few_distinct_phi_and_f_a_outside_0_1():
+    with pytest.raises(ValueError, match="more than 3 distinct volume fractions "
+                                         "to fit, got 1"):
+        an.fit_critical_point([0.62] * 5, [0.1, 0.12, 0.11, 0.09, 0.1])
+    with pytest.raises(ValueError, match="more than 2 distinct volume fractions "
+                                         "to fit, got 2"):
+        an.fit_critical_point([0.62, 0.62, 0.63, 0.63], [0.1, 0.1, 0.2, 0.2],
+                              beta=0.84)
+    phi = np.linspace(0.62, 0.66, 6)
+    with pytest.raises(ValueError, match=r"f_a must lie in \[0, 1\]"):
+        an.fit_critical_point(phi, np.linspace(0.2, 1.2, 6))
+
+
+def test_power_law_fit_warns_when_a_parameter_ends_on_its_limit():
+    # all points far above the transition and flat: phi_c runs to its
+    # lower limit and beta to its smallest value
+    phi = np.linspace(0.66, 0.72, 7)
+    f_a = np.full(7, 0.95) + 0.001 * np.sin(np.arange(7))
+    with pytest.warns(RuntimeWarning, match="ended on the limit of its range"):
+        fit = an.fit_critical_point(phi, f_a)
+    assert "phi_c" in fit.at_limit
+    # a good fit says nothing
+    good = AMP * (phi - 0.64) ** BETA
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert an.fit_critical_point(phi, good).at_limit == ()
+
+
+def test_bootstrap_names_a_bad_seed():
+    phi = np.repeat(np.linspace(0.62, 0.66, 6), 3)
+    with pytest.raises(ValueError, match="seed"):
+        an.bootstrap_critical_point(phi, np.full(phi.size, 0.5), seed=-1)

@@ -139,3 +139,16 @@ def test_an_interrupted_continuation_keeps_the_earlier_records(monkeypatch):
     np.testing.assert_array_equal(stopped.active_fraction, direct.active_fraction)
     np.testing.assert_array_equal(stopped.packing.positions,
                                   direct.packing.positions)
+
+
+def test_run_interrupted_survives_pickling():
+    import pickle
+
+    start = pl.random_packing(200, 0.6, seed=1)
+    result = pl.run_bro(start, 0.05, 30, seed=2)
+    err = pickle.loads(pickle.dumps(pl.RunInterrupted(result, 100)))
+    assert isinstance(err, pl.RunInterrupted)
+    assert err.remaining == 70 and err.result.steps == 30
+    assert str(err) == str(pl.RunInterrupted(result, 100))
+    np.testing.assert_array_equal(err.result.packing.positions,
+                                  result.packing.positions)

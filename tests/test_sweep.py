@@ -164,7 +164,8 @@ def test_unreadable_result_is_run_again(tmp_path):
     first = sweep.run_sweep(**grid, results_dir=tmp_path)
     path = tmp_path / f"{first['key'][0]}.npz"
     path.write_bytes(b"not a result")
-    second = sweep.run_sweep(**grid, results_dir=tmp_path)
+    with pytest.warns(UserWarning, match=r"runs again: .*is not a sweep result"):
+        second = sweep.run_sweep(**grid, results_dir=tmp_path)
     assert not second["cached"][0]
     pd.testing.assert_frame_equal(stable(first), stable(second))
     assert sweep.run_sweep(**grid, results_dir=tmp_path)["cached"][0]
@@ -234,13 +235,16 @@ def test_results_dir_that_is_a_file_is_refused(tmp_path):
         sweep.run_sweep(**grid, results_dir=7)
 
 
-def test_foreign_file_in_results_dir_is_named(tmp_path):
+def test_foreign_file_in_results_dir_is_named_and_skipped(tmp_path):
+    grid = {**GRID, "phi": [0.4], "n_seeds": 1}
+    first = sweep.run_sweep(**grid, results_dir=tmp_path)
     (tmp_path / "notes.npz").write_text("not a run")
-    with pytest.raises(ValueError, match=r"notes.npz is not a sweep result file"):
-        sweep.load_sweep(tmp_path)
+    with pytest.warns(UserWarning, match=r"notes.npz is not a sweep result file"):
+        loaded = sweep.load_sweep(tmp_path)
+    pd.testing.assert_frame_equal(stable(loaded), stable(first))
     np.savez(tmp_path / "notes.npz", meta=np.array("{}"))
-    with pytest.raises(ValueError, match=r"notes.npz is not a sweep result file"):
-        sweep.load_sweep(tmp_path)
+    with pytest.warns(UserWarning, match=r"notes.npz is not a sweep result file"):
+        assert len(sweep.load_sweep(tmp_path)) == 1
 
 
 @pytest.mark.parametrize("radius_ratio", [None, 3.0])
@@ -253,3 +257,98 @@ def test_grid_point_with_too_small_a_box_is_refused_before_any_run(tmp_path,
                         steps=50, progress=False, results_dir=tmp_path,
                         radius_ratio=radius_ratio)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_grid_points_a_run_would_refuse_are_refused_before_any_run(
+        tmp_path, monkeypatch):
+    started = []
+    monkeypatch.setattr(sweep, "_execute", lambda *a: started.append(a))
+    base = dict(dynamics="bro", params={"eps": 0.02}, steps=10, progress=False,
+                results_dir=tmp_path)
+    # eps fits the box of phi = 0.05 but not that of phi = 0.6 (3.52 wide)
+    with pytest.raises(ValueError, match=r"params\['eps'\] must be in \(0, box\] "
+                                         r".*n=50, phi=0.6 .*box 3.52"):
+        sweep.run_sweep(**{**base, "params": {"eps": 3.6}}, phi=[0.05, 0.6], n=50)
+    with pytest.raises(ValueError, match=r"params\['lr'\] must be in \(0, box\]"):
+        sweep.run_sweep(**{**base, "dynamics": "gd", "params": {"lr": 3.6}},
+                        phi=[0.05, 0.6], n=50)
+    # more spheres than the memory holds: refused, not left to the kernel
+    monkeypatch.setattr("packing_lite.packing._physical_memory", lambda: 2**30)
+    with pytest.raises(MemoryError, match="n=100000000 spheres in dim=3 need"):
+        sweep.run_sweep(**base, phi=0.5, n=10**8)
+    with pytest.raises(ValueError, match="dim=400 gives a box edge of 0.0"):
+        sweep.run_sweep(**base, phi=0.5, n=50, dim=400)
+    with pytest.raises(ValueError, match="1000001 runs .* more than the 1000000"):
+        sweep.run_sweep(**base, phi=0.5, n=50, n_seeds=10**6 + 1)
+    assert started == [] and list(tmp_path.iterdir()) == []
+
+
+def test_results_dir_must_be_a_writable_folder(tmp_path, monkeypatch):
+    grid = {**GRID, "phi": [0.4], "n_seeds": 1}
+    with pytest.raises(ValueError, match="results_dir must name a folder"):
+        sweep.run_sweep(**grid, results_dir="")
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("packing_lite.io.tempfile.mkstemp", refuse)
+    monkeypatch.setattr(sweep, "_execute", lambda *a: pytest.fail("ran"))
+    with pytest.raises(PermissionError, match="results_dir: cannot write files "
+                                              "in .*Permission denied"):
+        sweep.run_sweep(**grid, results_dir=tmp_path / "out")
+
+
+def test_fork_pool_is_refused_once_openmp_threads_run():
+    import multiprocessing
+
+    import numba
+
+    import packing_lite as pl
+
+    start = pl.random_packing(2000, 0.6, seed=1)
+    pl.run_bro(start, 0.02, 2, seed=1)  # starts numba's parallel layer
+    if numba.threading_layer() != "omp":
+        pytest.skip("numba does not use the OpenMP layer here")
+    fork = concurrent.futures.ProcessPoolExecutor(
+        1, mp_context=multiprocessing.get_context("fork"))
+    spawn = concurrent.futures.ProcessPoolExecutor(
+        1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        with pytest.raises(ValueError, match=r"executor: .*fork.*get_context\("
+                                             r"'spawn'\)"):
+            sweep.run_sweep(**GRID, executor=fork)
+        sweep._check_executor(spawn)  # no workers are started by the check
+    finally:
+        fork.shutdown()
+        spawn.shutdown()
+
+
+def test_interrupted_sweep_says_how_to_go_on(tmp_path):
+    def stop(row):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt, match=r"1 of 4 runs finished; the "
+                                                r"finished runs are saved in "
+                                                r".*same call goes on"):
+        sweep.run_sweep(**GRID, results_dir=tmp_path, callback=stop)
+    with pytest.raises(KeyboardInterrupt, match="pass results_dir"):
+        sweep.run_sweep(**GRID, callback=stop)
+    again = sweep.run_sweep(**GRID, results_dir=tmp_path)
+    assert again["cached"].sum() == 1
+
+
+def test_damaged_result_file_is_named_run_again_and_skipped(tmp_path):
+    grid = {**GRID, "phi": [0.4], "n_seeds": 1}
+    first = sweep.run_sweep(**grid, results_dir=tmp_path)
+    path = tmp_path / f"{first['key'][0]}.npz"
+    with np.load(path) as data:
+        arrays = dict(data)
+    arrays["active_fraction"] = np.full_like(arrays["active_fraction"], np.nan)
+    np.savez(path, **arrays)
+    with pytest.warns(UserWarning, match=r"load_sweep skips .*npz is a damaged "
+                                         r"sweep result file: active_fraction"):
+        assert sweep.load_sweep(tmp_path).empty
+    with pytest.warns(UserWarning, match=r"runs again: .*damaged"):
+        second = sweep.run_sweep(**grid, results_dir=tmp_path)
+    assert not second["cached"][0]
+    pd.testing.assert_frame_equal(stable(first), stable(second))

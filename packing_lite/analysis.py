@@ -931,14 +931,22 @@ def phi_c_half_absorbed(phi, absorption_time, T):
             phi=values, fraction=fraction, counts=counts.astype(int),
         )
     (a, b), cov = fitted
-    if b > 0:
+    if not b < 0:
         raise ValueError(
             "runs must absorb at the low volume fractions and stay active at "
-            "the high ones; here the absorbed fraction grows with phi")
-    # phi_half = centre - scale * a / b; delta method for its variance
+            "the high ones; here the absorbed fraction does not fall with phi")
+    phi_half = centre - scale * a / b
+    if not values.min() <= phi_half <= values.max():
+        raise ValueError(
+            f"the absorbed fraction crosses 1/2 at phi = {phi_half:.6g}, outside "
+            f"the volume fractions given ([{values.min():.6g}, "
+            f"{values.max():.6g}]): the absorbed fraction does not step from 1 "
+            f"to 0 within them; extend the grid across the transition or "
+            f"check the runs")
+    # delta method for the variance of phi_half
     grad = np.array([-1.0 / b, a / b**2]) * scale
     return HalfAbsorbed(
-        phi_c=float(centre - scale * a / b),
+        phi_c=float(phi_half),
         phi_c_err=float(math.sqrt(max(grad @ cov @ grad, 0.0))),
         width=float(-scale / b),
         method="logistic",

@@ -343,18 +343,22 @@ def random_packing(n, phi, dim=3, seed=None, radius=0.5):
     return Packing._owning(positions, box, radius)
 
 
-def check_memory(n, dim):
+def check_memory(n, dim, per_sphere=None,
+                 what="their positions, radii and one temporary copy"):
     """Refuse ``n`` spheres in ``dim`` dimensions that cannot fit in this
     machine's memory; returns the message for a later failed allocation.
 
     Linux may promise more memory than it has and kill the process later
     instead of failing the allocation, so the check comes before anything
-    of size n exists (positions, radii and one temporary).
+    of size n exists. ``per_sphere`` bytes are needed for each sphere
+    (default: positions, radii and one temporary), ``what`` says for what.
     """
-    message = (f"n={n} spheres in dim={dim} need {8 * n * dim / 2**30:.3g} GiB "
-               f"for their positions alone: choose a smaller n")
+    if per_sphere is None:
+        per_sphere = 8 * (dim + 2)
+    message = (f"n={n} spheres in dim={dim} need {per_sphere * n / 2**30:.3g} "
+               f"GiB for {what}: choose a smaller n")
     memory = _physical_memory()
-    if memory is not None and 8 * n * (dim + 2) > memory:
+    if memory is not None and per_sphere * n > memory:
         raise MemoryError(f"{message} (this machine has "
                           f"{memory / 2**30:.3g} GiB)")
     return message

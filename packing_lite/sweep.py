@@ -72,6 +72,12 @@ _VARIANTS = {
 #: Most runs in one grid: each run's key is computed before the first run
 #: starts (tens of microseconds each).
 MAX_RUNS = 10**6
+#: Bytes per sphere a run may need, checked against the machine's memory
+#: before a sweep starts: 190 were measured in 3D (README, "Limits"); the
+#: margin and the share per dimension cover the coordinates' arrays and the
+#: longer neighbour rows of denser or higher-dimensional packings.
+_RUN_BYTES = 200
+_RUN_BYTES_PER_DIM = 20
 
 
 # ---------------------------------------------------------------------------
@@ -188,7 +194,7 @@ def _check_points(phis, ns, dim, radius_ratio, lists):
     from .packing import ball_volume, check_memory, check_minimum_image
 
     for n in ns:
-        check_memory(n, dim)
+        check_memory(n, dim, _RUN_BYTES + _RUN_BYTES_PER_DIM * dim, "a run")
         # the volume of _radii(n, radius_ratio) without an array of n radii
         ratio = 1.0 if radius_ratio is None else radius_ratio
         with np.errstate(over="ignore", under="ignore"):
@@ -361,6 +367,26 @@ def _save(directory, spec, payload):
     }, "results_dir")
 
 
+def _check_spec(spec):
+    """A stored run's specification, once it is one that run_sweep makes
+    (valid fields, and seeds that follow from them)."""
+    if not isinstance(spec, dict):
+        raise ValueError(f"spec must be a mapping, got {type(spec).__name__}")
+    (dynamics, phis, ns, lists, _, dim, steps, record_every,
+     variant) = _check_grid(spec["dynamics"], spec["phi"], spec["n"],
+                            spec["params"], 1, spec["dim"], spec["steps"],
+                            spec["record_every"], spec["variant"])
+    remade = _make_spec(dynamics, phis[0], ns[0], dim, steps, record_every,
+                        variant, {k: v[0] for k, v in lists.items()},
+                        _check_int(spec["replica"], "replica", 0),
+                        _check_int(spec["base_seed"], "base_seed", 0),
+                        spec.get("radius_ratio"), spec.get("labels", "drawn"))
+    if remade != spec:
+        raise ValueError("spec does not describe the run it was saved for "
+                         "(its fields, seeds or format version differ)")
+    return spec
+
+
 def _load_file(path):
     data, meta = read_archive(path, "sweep result file")
     try:
@@ -368,10 +394,9 @@ def _load_file(path):
         absorbed = check_flag(meta["absorbed"], "absorbed")
         times, f_a, loss = check_records(data["times"], data["active_fraction"],
                                          data["loss"], steps, absorbed)
-        spec = meta["spec"]
-        if not isinstance(spec, dict) or steps > spec["steps"]:
-            raise ValueError("spec must be a mapping whose step budget covers "
-                             "steps_taken")
+        spec = _check_spec(meta["spec"])
+        if steps > spec["steps"]:
+            raise ValueError("steps_taken exceeds the spec's step budget")
         payload = {"times": times, "active_fraction": f_a, "loss": loss,
                    "steps_taken": steps, "absorbed": absorbed,
                    "elapsed": float(meta["elapsed"])}
@@ -674,14 +699,23 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
                 if callback is not None:
                     callback(dict(rows[i]))
         except KeyboardInterrupt:
-            done = sum(row is not None for row in rows)
-            kept = (f"the finished runs are saved in {str(results_dir)!r}: the "
-                    f"same call goes on from there" if results_dir is not None
-                    else "pass results_dir to keep finished runs next time")
             raise KeyboardInterrupt(
-                f"sweep interrupted with {done} of {len(specs)} runs "
-                f"finished; {kept}") from None
+                _stopped("sweep interrupted", rows, results_dir)) from None
+        except concurrent.futures.BrokenExecutor as error:
+            raise RuntimeError(_stopped(
+                f"a worker of the executor stopped ({error})", rows,
+                results_dir)) from error
     return pd.DataFrame(rows)
+
+
+def _stopped(why, rows, results_dir):
+    """What a sweep that stopped early says: why, how far it got, and how
+    to go on."""
+    done = sum(row is not None for row in rows)
+    kept = (f"the finished runs are saved in {str(results_dir)!r}: the same "
+            f"call goes on from there" if results_dir is not None
+            else "pass results_dir to keep finished runs next time")
+    return f"{why} with {done} of {len(rows)} runs finished; {kept}"
 
 
 def load_sweep(results_dir, *, analysis_options=None):
@@ -713,6 +747,10 @@ def load_sweep(results_dir, *, analysis_options=None):
             spec, payload = _load_file(path)
         except ValueError as error:
             warnings.warn(f"load_sweep skips {error}", stacklevel=2)
+            continue
+        except OSError as error:  # a folder named *.npz, an unreadable file
+            warnings.warn(f"load_sweep skips {path}: {error.strerror}",
+                          stacklevel=2)
             continue
         rows.append(_row(spec, payload, analysis_options, cached=True))
     import pandas as pd

@@ -457,3 +457,12 @@ def test_bootstrap_names_a_bad_seed():
     phi = np.repeat(np.linspace(0.62, 0.66, 6), 3)
     with pytest.raises(ValueError, match="seed"):
         an.bootstrap_critical_point(phi, np.full(phi.size, 0.5), seed=-1)
+
+
+def test_half_absorbed_refuses_data_without_a_step_from_absorbed_to_active():
+    phi = np.repeat([0.60, 0.61, 0.62, 0.63, 0.64], 4)
+    both_ends = np.where((phi < 0.605) | (phi > 0.635), 100.0, np.nan)
+    with pytest.raises(ValueError, match="outside the volume fractions given"):
+        an.phi_c_half_absorbed(phi, both_ends, T=1000)
+    with pytest.raises(ValueError, match="does not fall with phi"):
+        an.phi_c_half_absorbed(phi, np.tile([100.0, np.nan], 10), T=1000)

@@ -1,6 +1,7 @@
 """Sweeps: validation, seeds, executors and resuming an interrupted sweep."""
 
 import concurrent.futures
+import json
 import os
 
 import numpy as np
@@ -272,10 +273,13 @@ def test_grid_points_a_run_would_refuse_are_refused_before_any_run(
     with pytest.raises(ValueError, match=r"params\['lr'\] must be in \(0, box\]"):
         sweep.run_sweep(**{**base, "dynamics": "gd", "params": {"lr": 3.6}},
                         phi=[0.05, 0.6], n=50)
-    # more spheres than the memory holds: refused, not left to the kernel
-    monkeypatch.setattr("packing_lite.packing._physical_memory", lambda: 2**30)
-    with pytest.raises(MemoryError, match="n=100000000 spheres in dim=3 need"):
-        sweep.run_sweep(**base, phi=0.5, n=10**8)
+    # more spheres than a run fits in memory: refused, not left to the
+    # kernel (their positions alone, 2.4 GB, would fit in 16 GiB)
+    monkeypatch.setattr("packing_lite.packing._physical_memory", lambda: 2**34)
+    with pytest.raises(MemoryError, match=r"n=100000000 spheres in dim=3 need "
+                                          r"24.2 GiB for a run"):
+        sweep.run_sweep(**base, phi=0.5, n=[200, 10**8])
+
     with pytest.raises(ValueError, match="dim=400 gives a box edge of 0.0"):
         sweep.run_sweep(**base, phi=0.5, n=50, dim=400)
     with pytest.raises(ValueError, match="1000001 runs .* more than the 1000000"):
@@ -352,3 +356,40 @@ def test_damaged_result_file_is_named_run_again_and_skipped(tmp_path):
         second = sweep.run_sweep(**grid, results_dir=tmp_path)
     assert not second["cached"][0]
     pd.testing.assert_frame_equal(stable(first), stable(second))
+
+
+def test_load_sweep_skips_what_is_not_an_intact_result(tmp_path):
+    grid = {**GRID, "phi": [0.4], "n_seeds": 1}
+    first = sweep.run_sweep(**grid, results_dir=tmp_path)
+    (tmp_path / "folder.npz").mkdir()
+    path = tmp_path / f"{first['key'][0]}.npz"
+    with np.load(path) as data:
+        arrays = dict(data)
+    meta = json.loads(str(arrays["meta"]))
+    for name, spec in (("nodyn", {k: v for k, v in meta["spec"].items()
+                                  if k != "dynamics"}),
+                       ("badphi", {**meta["spec"], "phi": "0.4"}),
+                       ("badn", {**meta["spec"], "n": -5})):
+        np.savez(tmp_path / f"{name}.npz",
+                 **{**arrays, "meta": np.array(json.dumps({**meta, "spec": spec}))})
+    with pytest.warns(UserWarning) as caught:
+        loaded = sweep.load_sweep(tmp_path)
+    pd.testing.assert_frame_equal(stable(loaded), stable(first))
+    said = " | ".join(str(w.message) for w in caught)
+    for name in ("folder.npz", "nodyn.npz", "badphi.npz", "badn.npz"):
+        assert name in said
+
+
+def test_a_broken_executor_says_how_far_the_sweep_got(tmp_path):
+    class Broken:
+        def submit(self, *args, **kwargs):
+            future = concurrent.futures.Future()
+            future.set_exception(
+                concurrent.futures.process.BrokenProcessPool("worker gone"))
+            return future
+
+    with pytest.raises(RuntimeError, match=r"a worker of the executor stopped "
+                                           r"\(worker gone\) with 0 of 4 runs "
+                                           r"finished; the finished runs are "
+                                           r"saved in"):
+        sweep.run_sweep(**GRID, results_dir=tmp_path, executor=Broken())

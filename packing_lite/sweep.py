@@ -195,12 +195,9 @@ def _check_points(phis, ns, dim, radius_ratio, lists):
 
     for n in ns:
         check_memory(n, dim, _RUN_BYTES + _RUN_BYTES_PER_DIM * dim, "a run")
-        # the volume of _radii(n, radius_ratio) without an array of n radii
-        ratio = 1.0 if radius_ratio is None else radius_ratio
-        with np.errstate(over="ignore", under="ignore"):
-            volume = ball_volume(dim, 0.5) * (
-                n // 2 + (n - n // 2) * np.float64(ratio) ** dim)
-        largest = 0.5 * max(1.0, ratio)
+        groups = _radius_groups(n, radius_ratio)  # no array of n radii
+        volume = sum(count * ball_volume(dim, radius) for count, radius in groups)
+        largest = max(radius for _, radius in groups)
         for phi in phis:
             with np.errstate(over="ignore", under="ignore"):
                 box = float(np.float64(volume / phi) ** (1.0 / dim))
@@ -222,12 +219,17 @@ def _check_points(phis, ns, dim, radius_ratio, lists):
                             f"{box:.6g}")
 
 
+def _radius_groups(n, radius_ratio):
+    """``(count, radius)`` of a run's spheres: the first ``n // 2`` have
+    radius 0.5, the others 0.5 times the ratio (0.5 too without one)."""
+    ratio = 1.0 if radius_ratio is None else radius_ratio
+    return (n // 2, 0.5), (n - n // 2, 0.5 * ratio)
+
+
 def _radii(n, radius_ratio):
-    """The radii of a run's spheres: 0.5, the second half times the ratio."""
-    radii = np.full(n, 0.5)
-    if radius_ratio is not None:
-        radii[n // 2:] *= radius_ratio
-    return radii
+    """The radii of a run's spheres, in the order of ``_radius_groups``."""
+    counts, radii = zip(*_radius_groups(n, radius_ratio))
+    return np.repeat(np.array(radii, dtype=np.float64), counts)
 
 
 # ---------------------------------------------------------------------------

@@ -677,7 +677,8 @@ def run_bro(packing, eps, steps, seed=None, record_every=1, variant="particle",
         (reciprocal: conserves the centre of mass) or drawn separately for
         each (non-reciprocal).
     progress : bool, default False
-        Show a progress bar.
+        Show a progress bar over steps (tqdm; the environment variable
+        ``TQDM_DISABLE=1`` turns every bar off).
 
     Returns
     -------

@@ -615,7 +615,8 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
         The setting is restored after each run. Results do not depend on
         it.
     progress : bool, optional
-        Show a progress bar over runs.
+        Show a progress bar over runs (tqdm; the environment variable
+        ``TQDM_DISABLE=1`` turns every bar off).
     callback : callable, optional
         Called as ``callback(row)`` with the summary dict of each run that
         finishes in this call (not for runs loaded from ``results_dir``),
@@ -687,8 +688,10 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
     import pandas as pd
     from tqdm.auto import tqdm
 
+    # with progress, tqdm's own switch TQDM_DISABLE=1 may still turn it off
+    off = {} if progress else {"disable": True}
     with tqdm(total=len(specs), initial=len(specs) - len(todo),
-              disable=not progress, desc=f"{dynamics} sweep", unit="run") as bar:
+              desc=f"{dynamics} sweep", unit="run", **off) as bar:
         pending = [specs[i] for i in todo]
         try:
             for j, payload in _completed(executor, pending, threads):

@@ -4,7 +4,8 @@ Three ways to look at a packing:
 
 - :func:`packing_view`, a rotatable 3D view (py3Dmol) of every sphere at its
   radius, active spheres coloured, with the box outline; in a page whose
-  viewer script cannot load, a still picture takes its place;
+  viewer script cannot load or draw (no WebGL), a still picture takes its
+  place;
 - :func:`plot_packing_3d`, the same scene as a still Matplotlib figure;
 - :func:`plot_packing`, discs in 2D or cross-sections with a plane in 3D.
 
@@ -178,10 +179,10 @@ class PackingView:
 
     Displaying the object in a notebook shows the rotatable py3Dmol view.
     A still picture of the same scene fills the viewer's box until the
-    viewer's script has loaded, and stays there when it cannot load: a
-    reader whose browser runs no scripts, a static notebook renderer, or a
-    page without access to 3Dmol.js sees the picture instead of an empty
-    box.
+    viewer's script has loaded, and stays there when it cannot load or
+    cannot draw: a reader whose browser runs no scripts or has no WebGL, a
+    static notebook renderer, or a page without access to 3Dmol.js sees the
+    picture instead of an empty box.
 
     Attributes
     ----------
@@ -214,9 +215,14 @@ class PackingView:
         opening = page[warning:page.find(">", warning) + 1].split(" style=")[0]
         page = (page[:warning] + opening.rstrip(">") + "></p>"
                 + self._still(uid) + page[warning_end + len("</p>"):])
+        # The viewer draws only where the browser gives it WebGL; where it
+        # does not, 3Dmol.js loads and then fails, and the picture stays.
         hide = (
             "<script>if (typeof $3Dmolpromise !== 'undefined') "
-            "{ $3Dmolpromise.then(function () { var s = document."
+            "{ $3Dmolpromise.then(function () { var gl = false; try { "
+            "var c = document.createElement('canvas'); gl = !!(c.getContext("
+            "'webgl2') || c.getContext('webgl')); } catch (e) {} if (!gl) "
+            "return; var s = document."
             f"getElementById('packing-still-{uid}'); if (s) s.remove(); }}); }}"
             "</script>"
         )

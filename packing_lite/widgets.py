@@ -72,11 +72,13 @@ class FigureTabs:
             checked = " checked" if label == self.selected else ""
             data = base64.b64encode(self.images[label]).decode("ascii")
             text = html.escape(label)
+            alt = html.escape(f"{self.title}, {label}" if self.title
+                              else f"Figure for {label}")
             parts.append(
                 f'<input type="radio" name="{self._id}" id="{tab_id}"{checked}>'
                 f'<label for="{tab_id}">{text}</label>'
                 f'<div class="pl-tab-panel"><img src="data:image/png;base64,'
-                f'{data}" alt="Figure for {text}"></div>'
+                f'{data}" alt="{alt}"></div>'
             )
         parts.append("</div>")
         return "".join(parts)

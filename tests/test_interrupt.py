@@ -152,3 +152,38 @@ def test_run_interrupted_survives_pickling():
     assert str(err) == str(pl.RunInterrupted(result, 100))
     np.testing.assert_array_equal(err.result.packing.positions,
                                   result.packing.positions)
+
+
+_BARS = """
+import packing_lite as pl
+from packing_lite import widgets
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+packing = pl.random_packing(200, phi=0.5, dim=3, seed=1)
+pl.run_bro(packing, 0.05, 20, seed=2, progress=True)
+pl.run_sweep("bro", phi=[0.4], n=50, params={"eps": [0.05]}, n_seeds=1,
+             steps=5, progress=True)
+widgets.slider_with_tabs(lambda a: plt.figure(figsize=(1, 1)), {"a": [1, 2]},
+                         progress=True)
+"""
+
+
+@pytest.mark.parametrize("switch", [None, "1"])
+def test_tqdm_disable_turns_every_bar_off(switch):
+    """Runs, sweeps and precomputed sliders show bars with progress=True,
+    and none when TQDM_DISABLE=1 (as while the book is built)."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TQDM_")}
+    env["NUMBA_NUM_THREADS"] = "1"
+    if switch is not None:
+        env["TQDM_DISABLE"] = switch
+    done = subprocess.run([sys.executable, "-c", _BARS], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    shown = {name: name in done.stderr
+             for name in ("bro:", "bro sweep:", "precomputing:")}
+    assert shown == dict.fromkeys(shown, switch is None), done.stderr

@@ -104,6 +104,10 @@ def test_view_embeds_still_picture_in_place_of_the_warning(pair_and_loner):
     still = page.index('id="packing-still-')
     assert page.index("</p>", page.index('id="3dmolwarning_')) < still
     assert "$3Dmolpromise.then" in page[still:]
+    # ... and has drawn: where the browser gives no WebGL it stays
+    hide = page[page.index("$3Dmolpromise.then"):]
+    assert hide.index("getContext('webgl')") < hide.index("if (!gl) return;") \
+        < hide.index(".remove()")
     bundle = view._repr_mimebundle_()
     assert bundle["image/png"] == view.fallback_png
     assert "2 active" in repr(view) and "3 spheres" in repr(view)
@@ -226,6 +230,11 @@ def test_figure_tabs_html_without_scripts():
     assert re.findall(r'id="([^"]+)" checked', page) == [tabs._id + "-1"]
     assert tabs._repr_png_() == tabs.images["b <2>"]
     assert plt.get_fignums() == []  # rendered and closed
+    assert re.findall(r'alt="([^"]+)"', page) == ["Figure for a",
+                                                 "Figure for b &lt;2&gt;"]
+    titled = widgets.figure_tabs({"φ = 0.60": line_figure(1)},
+                                 title="Activity & loss")._repr_html_()
+    assert re.findall(r'alt="([^"]+)"', titled) == ["Activity &amp; loss, φ = 0.60"]
 
 
 def test_figure_tabs_rejects_bad_input():

@@ -17,12 +17,14 @@ SETTLE_MS = 20_000
 class PageVisit:
     """Open one page and collect everything that went wrong while loading."""
 
-    def __init__(self, context, base, rel):
+    def __init__(self, context, base, rel, before=None, settle=True):
         self.rel = rel
         self.problems = []
         self.page = context.new_page()
         refused_before = len(context.refused)
         page = self.page
+        if before is not None:  # a script run before the page's own
+            page.add_init_script(before)
         page.on("console", self._console)
         page.on("pageerror", lambda exc: self.problems.append(
             f"JavaScript error: {exc}"))
@@ -33,7 +35,8 @@ class PageVisit:
             page.wait_for_load_state("networkidle", timeout=60_000)
         except Exception:  # a busy machine: the checks below still wait
             pass
-        self._settle()
+        if settle:
+            self._settle()
         self.problems += [f"request outside the local server: {url}"
                           for url in context.refused[refused_before:]]
 
@@ -96,8 +99,8 @@ class PageVisit:
 def visit(browser_context, server):
     visits = []
 
-    def _open(rel):
-        v = PageVisit(browser_context, server, rel)
+    def _open(rel, **options):
+        v = PageVisit(browser_context, server, rel, **options)
         visits.append(v)
         return v
 
@@ -197,29 +200,69 @@ def test_3d_views_draw_and_rotate(visit, rel):
         assert after != before, f"3D view {i} of {rel} does not rotate"
 
 
-@pytest.mark.parametrize("rel", _pages_with("widgets"))
-def test_widgets_render(visit, rel):
-    """Every saved widget shows up with its controls and its output."""
+# A browser without WebGL: every canvas refuses a WebGL context.
+_NO_WEBGL = """
+const plainContext = HTMLCanvasElement.prototype.getContext;
+HTMLCanvasElement.prototype.getContext = function (kind, ...rest) {
+  return /webgl/i.test(kind) ? null : plainContext.call(this, kind, ...rest);
+};
+"""
+
+
+@pytest.mark.parametrize("rel", _pages_with("3dmol")[:1])
+def test_3d_views_without_webgl_keep_their_still_picture(visit, rel):
+    """Where the viewer cannot draw, its box shows the still picture."""
+    v = visit(rel, before=_NO_WEBGL, settle=False)
+    v.page.wait_for_function("() => typeof $3Dmol !== 'undefined'",
+                             timeout=SETTLE_MS)
+    v.page.wait_for_timeout(1000)  # the viewers' scripts have run
+    viewers = v.page.locator('div[id^="3dmolviewer_"]')
+    assert viewers.count()
+    for i in range(viewers.count()):
+        still = viewers.nth(i).locator('xpath=..').locator(
+            'span[id^="packing-still-"] img')
+        assert still.count() == 1, f"3D view {i} of {rel} lost its still picture"
+        still.scroll_into_view_if_needed()
+        assert still.is_visible()
+        assert _distinct_colours(still.screenshot()) > 8
+
+
+def _sources_using(name):
+    """Chapters whose page source (Markdown or notebook) mentions name."""
+    found = []
+    for rel in chapter_pages():
+        for suffix in (".md", ".ipynb"):
+            source = (SITE / "_sources" / rel).with_suffix(suffix)
+            if source.is_file() and name in source.read_text(
+                    encoding="utf-8", errors="replace"):
+                found.append(rel)
+                break
+    return found
+
+
+@pytest.mark.parametrize("rel", _sources_using("slider_with_tabs"))
+def test_sliders_give_way_to_their_tabs(visit, rel):
+    """A static page shows no slider that cannot run (their outputs are
+    removed from the page), and shows the tabs of precomputed figures."""
     v = visit(rel)
     assert not v.problems, "\n".join(v.problems)
-    heights = v.page.evaluate(
+    page = v.page
+    assert page.locator(".slider-container, .widget-slider").count() == 0
+    tabs = page.locator(".pl-tabs")
+    assert tabs.count() >= 1
+    for i in range(tabs.count()):
+        shown = tabs.nth(i).locator(".pl-tab-panel img").evaluate_all(
+            "imgs => imgs.filter(i => i.getClientRects().length).length")
+        assert shown == 1, f"tab set {i} of {rel} shows {shown} figures"
+    # widgets still saved in the page (if any) are drawn, not empty boxes
+    heights = page.evaluate(
         "() => [...document.querySelectorAll("
         "'script[type=\"application/vnd.jupyter.widget-view+json\"]')]"
         ".map(s => { const a = s.parentElement.querySelector("
         "'.widget-subarea'); return a ? a.getBoundingClientRect().height"
         " : 0; })"
     )
-    assert heights and all(h > 20 for h in heights), heights
-    # Each area holds a drawn widget (slider, progress bar, output...), not
-    # just an empty box.
-    drawn = v.page.evaluate(
-        "() => [...document.querySelectorAll('.widget-subarea')].map(a =>"
-        " a.querySelectorAll('.jupyter-widgets').length)"
-    )
-    assert drawn and all(n > 0 for n in drawn), drawn
-    if "slider_with_tabs" in (SITE / "_sources" / rel).with_suffix(
-            ".md").read_text(encoding="utf-8", errors="replace"):
-        assert v.page.locator(".widget-subarea .slider-container").count()
+    assert all(h > 20 for h in heights), heights
 
 
 def _notebook_pages():

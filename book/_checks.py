@@ -71,6 +71,7 @@ _KEY = {
     "case_b.pair_var_y": (0.015, True, "9feb64085189f51cfa3a2ff6"),
     "sgd_skewness.skewness": (0.006, False, "40ef38e56ba95a249e6a17d2"),
     "sgd_skewness.third_moment": (0.006, False, "0ae5e4d263cc9ed4c31709a2"),
+    "sgd_skewness.batch_fraction": (1e-06, False, "dab8197bd9aeadfd1614bf54"),
     "scaling_powers.activity": (0.006, False, "d39839028b7f18fc31ec9958"),
     "scaling_powers.distance": (0.006, False, "a44717dc3c5a8ac5723e7ef1"),
     "scaling_powers.time": (0.006, False, "7017ea06c884be85e357d9aa"),
@@ -164,6 +165,25 @@ def _answers(sizes=None, **answers):
     return None if any(r is None for r in read) else read
 
 
+def _parameter(value, name, low, high, high_open=False):
+    """An optional parameter as a float in (low, high], or None after saying
+    what it should be."""
+    number = None
+    if not isinstance(value, (bool, np.bool_)):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = None
+    inside = number is not None and low < number and (
+        number < high if high_open else number <= high)
+    if not inside:
+        upper = ("" if high == math.inf else
+                 f" and {'below' if high_open else 'at most'} {high}")
+        _say(f"{name} should be a number above {low}{upper}, got {value!r}.")
+        return None
+    return number
+
+
 def _only_the_books_case(function, **given):
     """Say so if parameters differ from the defaults, the book's values."""
     parameters = inspect.signature(function).parameters
@@ -224,7 +244,8 @@ def check_moment_matching(batch_fraction, lr, eps=0.02):
         BRO's kick size, in diameters. Default 0.02.
     """
     answers = _answers(batch_fraction=batch_fraction, lr=lr)
-    if answers is None:
+    eps = _parameter(eps, "eps", 0, math.inf, high_open=True)
+    if answers is None or eps is None:
         return
     batch_fraction, lr = answers
     fraction_ok = _matches("moment_matching.batch_fraction", batch_fraction)
@@ -262,6 +283,11 @@ def check_two_point_extrapolation(phi_c_zero, table, label="bro"):
     if answers is None:
         return
     [value] = answers
+    columns = getattr(table, "columns", ())
+    if not all(c in columns for c in ("label", "eps", "phi_c")):
+        _say("table should be the chapter's data frame of phi_c, with the "
+             "columns label, eps and phi_c (the variable table).")
+        return
     part = table[table["label"] == label].sort_values("eps")
     if len(part) < 2:
         _say(f"The table has fewer than two step sizes for {label!r}.")
@@ -326,10 +352,15 @@ def check_number_variance_exponent(exponent, alpha=0.25, dim=3):
         The dimension. Default 3, the book's.
     """
     answers = _answers(exponent=exponent)
-    if answers is None:
+    alpha = _parameter(alpha, "alpha", 0, 1, high_open=True)
+    if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)) \
+            or dim < 1:
+        _say(f"dim should be a whole number of at least 1, got {dim!r}.")
+        return
+    if answers is None or alpha is None:
         return
     [value] = answers
-    params = f"{float(alpha)!r},{int(dim)}"
+    params = f"{alpha!r},{int(dim)}"
     if _matches("number_variance.exponent", value, params):
         _say("Right: between a Poisson gas and a perfect crystal.")
     elif _matches("number_variance.ideal_gas", value, params):
@@ -389,7 +420,8 @@ def check_bro_kick(largest, mean, eps=0.1):
         The kick size, in diameters. Default 0.1.
     """
     answers = _answers(largest=largest, mean=mean)
-    if answers is None:
+    eps = _parameter(eps, "eps", 0, math.inf, high_open=True)
+    if answers is None or eps is None:
         return
     largest, mean = answers
     if _matches("bro_kick.largest", largest / eps):
@@ -426,9 +458,11 @@ def check_case_b_sgd(particle_var_y, pair_var_x, pair_var_y, lr=0.2,
     names = ("particle_var_y", "pair_var_x", "pair_var_y")
     answers = _answers(particle_var_y=particle_var_y, pair_var_x=pair_var_x,
                        pair_var_y=pair_var_y)
-    if answers is None:
+    lr = _parameter(lr, "lr", 0, math.inf, high_open=True)
+    batch_fraction = _parameter(batch_fraction, "batch_fraction", 0, 1)
+    if answers is None or lr is None or batch_fraction is None:
         return
-    params = repr(float(batch_fraction))
+    params = repr(batch_fraction)
     pair_hint = ("each pair has its own coin; add the variances of the two "
                  "pushes, each (lr/2)^2 q(1-q) times n n^T.")
     hints = {
@@ -462,10 +496,18 @@ def check_sgd_skewness(skewness, batch_fraction=None):
         only one this checker knows.
     """
     answers = _answers(skewness=skewness)
+    if batch_fraction is not None:
+        batch_fraction = _parameter(batch_fraction, "batch_fraction", 0, 1,
+                                    high_open=True)
+        if batch_fraction is None:
+            return
     if answers is None:
         return
     [value] = answers
-    params = "book" if batch_fraction is None else repr(float(batch_fraction))
+    # the chapter's own batch fraction, given or not, is the chapter's case
+    book = batch_fraction is None or _matches("sgd_skewness.batch_fraction",
+                                              batch_fraction)
+    params = "book" if book else repr(batch_fraction)
     if _matches("sgd_skewness.skewness", value, params):
         _say("Right: the lopsided coin gives a long tail towards small "
               "steps.")
@@ -478,5 +520,6 @@ def check_sgd_skewness(skewness, batch_fraction=None):
     else:
         _say("Not yet. Hint: use the third central moment of the coin and "
               "divide by (b_f (1 - b_f))**1.5; the step length cancels.")
-        _only_the_books_case(check_sgd_skewness,
-                             batch_fraction=batch_fraction)
+        if not book:
+            _only_the_books_case(check_sgd_skewness,
+                                 batch_fraction=batch_fraction)

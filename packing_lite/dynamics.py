@@ -42,6 +42,7 @@ from .loss import (
 )
 from .neighbors import CellGrid, cell_index
 from .packing import Packing, check_packing, wrap
+from ._progress import progress_bar
 from ._validation import (
     MAX_SPHERES, check_choice, check_flag, check_int, check_real, check_samples,
     check_steps, resolve_seed,
@@ -601,9 +602,7 @@ def rule_from_params(packing, params):
 
 
 def _progress_bar(steps, name):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=steps, desc=name, unit="step", leave=False)
+    return progress_bar(total=steps, desc=name, unit="step", leave=False)
 
 
 def _length(value, name, packing):

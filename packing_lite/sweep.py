@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from . import analysis
+from ._progress import progress_bar
 from ._validation import (
     check_choice, check_flag, check_int as _check_int, check_n, check_path,
     check_steps,
@@ -686,12 +687,9 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
     todo = [i for i, row in enumerate(rows) if row is None]
 
     import pandas as pd
-    from tqdm.auto import tqdm
 
-    # with progress, tqdm's own switch TQDM_DISABLE=1 may still turn it off
-    off = {} if progress else {"disable": True}
-    with tqdm(total=len(specs), initial=len(specs) - len(todo),
-              desc=f"{dynamics} sweep", unit="run", **off) as bar:
+    with progress_bar(total=len(specs), initial=len(specs) - len(todo),
+                      show=progress, desc=f"{dynamics} sweep", unit="run") as bar:
         pending = [specs[i] for i in todo]
         try:
             for j, payload in _completed(executor, pending, threads):

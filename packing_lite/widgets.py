@@ -17,6 +17,7 @@ import itertools
 from collections.abc import Mapping, Sequence
 
 from .views import PALETTE, _figure_png
+from ._progress import progress_bar
 from ._validation import check_int
 
 __all__ = ["FigureTabs", "SliderPanel", "figure_tabs", "live_figure",
@@ -366,14 +367,9 @@ def slider_with_tabs(make_figure, controls, value=None, names=None,
 
     settings = [dict(zip(controls, combo))
                 for combo in itertools.product(*controls.values())]
-    iterator = settings
-    if progress:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(settings, desc="precomputing", unit="setting",
-                        leave=False)
     images = {}
-    for setting in iterator:
+    for setting in progress_bar(settings, show=progress, desc="precomputing",
+                                unit="setting", leave=False):
         figure = make_figure(**setting)
         images[labeller.setting(setting)] = _as_png(
             figure, f"make_figure({labeller.setting(setting)})", dpi)

@@ -204,6 +204,45 @@ def test_other_parameters_are_flagged():
     assert text.count("right.") == 2
 
 
+def test_the_books_own_parameter_counts_as_the_books_case():
+    right = (1 - 2 * B) / math.sqrt(B * (1 - B))
+    for given in (B, np.float32(B), "0.75"):
+        text = _printed(checks.check_sgd_skewness, right, batch_fraction=given)
+        assert text.startswith("Right"), (given, text)
+
+
+@pytest.mark.parametrize("name, call, parameter", [
+    ("check_bro_kick", dict(eps=0), "eps"),
+    ("check_bro_kick", dict(eps="a lot"), "eps"),
+    ("check_bro_kick", dict(eps=None), "eps"),
+    ("check_moment_matching", dict(eps=-0.02), "eps"),
+    ("check_moment_matching", dict(eps=float("nan")), "eps"),
+    ("check_case_b_sgd", dict(lr=0), "lr"),
+    ("check_case_b_sgd", dict(batch_fraction=None), "batch_fraction"),
+    ("check_case_b_sgd", dict(batch_fraction=1.5), "batch_fraction"),
+    ("check_case_b_sgd", dict(batch_fraction=np.array([0.5, 0.5])),
+     "batch_fraction"),
+    ("check_sgd_skewness", dict(batch_fraction=1.0), "batch_fraction"),
+    ("check_sgd_skewness", dict(batch_fraction=True), "batch_fraction"),
+    ("check_number_variance_exponent", dict(alpha=None), "alpha"),
+    ("check_number_variance_exponent", dict(alpha="quarter"), "alpha"),
+    ("check_number_variance_exponent", dict(dim=2.5), "dim"),
+])
+def test_bad_parameters_are_named_not_raised(name, call, parameter):
+    """A parameter out of range gets a reply naming it, not a traceback,
+    and no verdict on the answer."""
+    text = _printed(getattr(checks, name), *CASES[name]["right"], **call)
+    assert text.startswith(f"{parameter} should be"), text
+    assert "right" not in text.lower() and "not yet" not in text.lower()
+
+
+@pytest.mark.parametrize("table", [None, {"label": ["bro"]}, np.zeros((3, 3)),
+                                   pd.DataFrame({"eps": [0.01, 0.02]})])
+def test_two_point_extrapolation_names_a_table_it_cannot_read(table):
+    text = _printed(checks.check_two_point_extrapolation, 0.63, table)
+    assert text.startswith("table should be"), text
+
+
 def test_two_point_extrapolation_checks_the_method():
     table = pd.DataFrame({"label": ["bro"] * 3, "eps": [0.01, 0.02, 0.04],
                           "phi_c": [0.633, 0.627, 0.615]})

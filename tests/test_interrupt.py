@@ -187,3 +187,23 @@ def test_tqdm_disable_turns_every_bar_off(switch):
     shown = {name: name in done.stderr
              for name in ("bro:", "bro sweep:", "precomputing:")}
     assert shown == dict.fromkeys(shown, switch is None), done.stderr
+
+
+@pytest.mark.parametrize("value, off", [("1", True), ("true", True), ("0", False),
+                                        ("", False), (None, False)])
+def test_notebook_bars_follow_tqdm_disable(monkeypatch, value, off):
+    """tqdm's notebook bars ignore TQDM_DISABLE; the package's do not."""
+    import tqdm.auto
+    import tqdm.notebook
+
+    from packing_lite._progress import progress_bar
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", tqdm.notebook.tqdm)
+    if value is None:
+        monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    else:
+        monkeypatch.setenv("TQDM_DISABLE", value)
+    bar = progress_bar(total=3, file=io.StringIO(), display=False)
+    assert bar.disable is off
+    bar.close()
+    assert progress_bar(range(3), show=False).disable

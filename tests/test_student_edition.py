@@ -267,3 +267,74 @@ def test_a_planted_solution_is_found(tmp_path):
         '{"source": ["Forty-two, as every hitchhiker knows by heart."]}')
     (tmp_path / "one.html").write_text('<div class="solution dropdown">')
     assert len(se.find_leaks(tmp_path, removed)) == 2
+
+
+def test_student_website_leaves_out_teachers_and_the_full_book(small_book,
+                                                               tmp_path):
+    """No page for teachers, no list item linking to it, and no button
+    that opens the full book (whose chapters hold the solutions)."""
+    config = small_book / "_config.yml"
+    config.write_text(config.read_text() + (
+        "repository:\n  url: https://github.com/example/small-book\n"
+        "launch_buttons:\n  binderhub_url: https://mybinder.org\n"
+        "html:\n  use_repository_button: true\n"))
+    toc = small_book / "_toc.yml"
+    toc.write_text(toc.read_text() + "  - file: book/instructors\n")
+    (small_book / "book" / "instructors.md").write_text(
+        "# For instructors\n\nThe answer key lives elsewhere.\n")
+    notes = small_book / "book" / "notes.md"
+    notes.write_text(notes.read_text() + (
+        "\n1. {doc}`one` is the chapter;\n"
+        "2. {doc}`instructors` is for teachers,\n"
+        "   on two lines.\n3. and this stays.\n"))
+    dest = tmp_path / "site"
+    _student_site(small_book, dest)
+    assert not (dest / "book" / "instructors.html").exists()
+    pages = "\n".join(p.read_text() for p in dest.rglob("*.html"))
+    assert "For instructors" not in pages and "for teachers" not in pages
+    assert "and this stays" in pages
+    assert "mybinder.org" not in pages
+    assert "example/small-book" not in pages
+    # the full build of the same book keeps them
+    subprocess.run(["jupyter-book", "build", str(small_book)], check=True,
+                   capture_output=True)
+    full = (small_book / "_build" / "html" / "book" / "one.html").read_text()
+    assert "mybinder.org" in full and "example/small-book" in full
+
+
+def _markdown(text, **options):
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell(text)])
+    return se.plain_markdown(notebook, **options).cells[0].source
+
+
+def test_glued_values_are_filled_in_or_located():
+    glued = {"steps": {"data": {"text/plain": "'122'"}},
+             "phi": {"data": {"text/plain": "0.625"}},
+             "table": {"data": {"text/plain": "<Styler>",
+                                "text/html": "<table><tr><td>7</td></tr></table>"}}}
+    text = ("Within {glue:text}`steps` steps at {glue:text}`phi`.\n\n"
+            "```{glue} table\n```\n\nafter")
+    assert _markdown(text, glued=glued) == (
+        "Within 122 steps at 0.625.\n\n"
+        "<table><tr><td>7</td></tr></table>\n\nafter")
+    plain = _markdown(text)
+    assert "{glue" not in plain and "122" not in plain
+    assert "[`steps`, computed in this notebook]" in plain
+    assert "The book shows `table` here" in plain
+
+
+def test_labelled_equations_keep_their_label_and_the_bibliography_is_listed(
+        tmp_path):
+    (tmp_path / "references.bib").write_text(
+        "@article{doe2020, author = {Jane Doe and Ren{\\'e} Roe}, "
+        "title = {{Packing} spheres}, journal = {Phys. Rev. E}, year = {2020}}\n")
+    text = ("As {eq}`eq-one` says {cite:p}`doe2020`,\n\n$$\nx = 1\n$$ (eq-one)\n\n"
+            "$$\ny = 2\n$$\n\n```{bibliography}\n```\n")
+    plain = _markdown(text, references=se._references(tmp_path))
+    assert "As (eq-one) says [doe2020]" in plain
+    assert "$$\nx = 1\n\\tag{\\text{eq-one}}$$" in plain
+    assert "$$\ny = 2\n$$" in plain  # an unlabelled one stays as it was
+    assert ("- [doe2020] Jane Doe, René Roe, *Packing spheres*, Phys. Rev. E, "
+            "2020.") in plain
+    assert "{bibliography}" not in plain

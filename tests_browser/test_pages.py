@@ -339,3 +339,16 @@ def test_no_broken_internal_links(site):
                 if unquote(parts.fragment) not in ids:
                     broken.append(f"{rel}: {href} (no such anchor)")
     assert not broken, "\n".join(broken)
+
+
+def test_pages_without_widgets_load_no_widget_manager(site):
+    """The widget manager (3.6 MB) and saved widget state come only with a
+    widget the page shows."""
+    loaded = []
+    for rel in site_pages():
+        text = (site / rel).read_text(encoding="utf-8")
+        if "application/vnd.jupyter.widget-view+json" in text:
+            continue
+        if "embed-amd.js" in text or "widget-state+json" in text:
+            loaded.append(rel)
+    assert not loaded, loaded

@@ -88,6 +88,7 @@ def answers():
     key["sgd_skewness.skewness"] = (third / (b * (1 - b)) ** 1.5, POWER,
                                     "book")
     key["sgd_skewness.third_moment"] = (third, POWER, "book")
+    key["sgd_skewness.batch_fraction"] = (b, EXACT, "")  # the chapter's
 
     # critical_scaling: 3D Manna class
     powers = pl.analysis.scaling_powers("manna-3d")

@@ -12,17 +12,23 @@ chapters find the package and the data files in the folders above.
 Removed: every ``{solution}`` directive (also the ``solution-start`` /
 ``solution-end`` form) and every cell tagged ``solution`` or
 ``remove-student``. Exercises stay. In the notebooks, MyST markup that plain
-Jupyter shows as raw text (exercise and admonition directives, citation and
-cross-reference roles) is turned into ordinary Markdown, and comments are
-removed from the copy of the checkers. The HTML edition keeps MyST and is
-built with the same command and settings as the full book, from a copy of
-the sources with the solutions removed, so page sources, downloads and the
-search index hold no solution either.
+Jupyter shows as raw text (exercise, admonition, glue and bibliography
+directives, citation, glue and cross-reference roles) is turned into
+ordinary Markdown, labelled equations keep their label as a tag, and
+comments are removed from the copy of the checkers. The HTML edition keeps
+MyST and is built with the same command and settings as the full book,
+from a copy of the sources with the solutions removed, so page sources,
+downloads and the search index hold no solution either. It leaves out the
+pages for teachers and every button that leads to the full book (launch,
+repository, issues), whose chapters hold the solutions.
 
-With ``--executed`` the website is built from the executed notebooks of a
-full build of the book (its ``_build/jupyter_execute`` folder) instead of
-running every chapter again: each chapter becomes its executed notebook with
-the solutions removed, and execution is switched off in the copy. The
+With ``--executed`` (the ``_build/jupyter_execute`` folder of a full build
+of the book) the numbers, tables and figures that the chapters glue into
+their text are filled into the notebooks' text; without it the text says
+where the notebook computes them. The website is then built from those
+executed notebooks instead of running every chapter again: each chapter
+becomes its executed notebook with the solutions removed, and execution is
+switched off in the copy. The
 chapters' code cells are the same in both editions (solutions are Markdown),
 so the outputs are those the student edition would compute; page sources and
 downloads are then ``.ipynb`` files.
@@ -161,11 +167,20 @@ ADMONITIONS = {"note", "tip", "warning", "important", "caution", "attention",
                "hint", "seealso", "admonition", "danger", "error"}
 
 
-def _plain_directives(text):
-    """Exercise and admonition directives as ordinary Markdown."""
+def _plain_directives(text, glued=None, references=None):
+    """Exercise and admonition directives as ordinary Markdown; a glued
+    output as its value (see :func:`_glued`), the bibliography as a list."""
     lines = text.split("\n")
     out, last = [], 0
     for start, end, name, arg, _indent in _blocks(lines):
+        if name.startswith("glue") or name == "bibliography":
+            out += lines[last:start]
+            if name == "bibliography":
+                out += references or []
+            else:
+                out += _glue_block(arg, glued or {}).split("\n")
+            last = end + 1
+            continue
         if name != "exercise" and name not in ADMONITIONS:
             continue
         out += lines[last:start]
@@ -179,13 +194,73 @@ def _plain_directives(text):
             title = f"**{arg or name.capitalize()}**"
         out += [f"> {title}", ">"]
         out += [f"> {line}" if line else ">" for line in
-                _plain_directives("\n".join(body)).split("\n")]
+                _plain_directives("\n".join(body), glued,
+                                  references).split("\n")]
         last = end + 1
     out += lines[last:]
     return "\n".join(out)
 
 
-def _plain_roles(text):
+def _glued(executed, chapter, root):
+    """The values a chapter glues, from the executed notebooks of a full
+    build (name -> output), or {} without them."""
+    if executed is None:
+        return {}
+    path = (Path(executed) / chapter.relative_to(root)).with_suffix(".glue.json")
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _glue_text(name, glued):
+    """An inline glued value as the book prints it, or where to find it."""
+    text = glued.get(name, {}).get("data", {}).get("text/plain")
+    if text is None:
+        return f"[`{name}`, computed in this notebook]"
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1]  # a glued string, shown without its quotes
+    return text
+
+
+def _glue_block(name, glued):
+    """A glued table or figure: its HTML or picture, or where to find it."""
+    data = glued.get(name, {}).get("data", {})
+    html = data.get("text/html")
+    if html is not None:
+        return "".join(html) if isinstance(html, list) else html
+    if "image/png" in data:
+        return f"![{name}](data:image/png;base64,{data['image/png']})"
+    return f"*(The book shows `{name}` here; this notebook computes it.)*"
+
+
+def _references(root):
+    """The bibliography as Markdown list items, by citation key."""
+    bib = root / "references.bib"
+    if not bib.is_file():
+        return []
+    import codecs
+
+    import latexcodec  # noqa: F401  (registers the "ulatex" codec)
+    from pybtex.database import parse_file
+
+    def plain(text):  # LaTeX accents as letters, no grouping braces
+        return codecs.decode(text, "ulatex").replace("{", "").replace("}", "")
+
+    items = []
+    for key, entry in sorted(parse_file(str(bib)).entries.items()):
+        people = entry.persons.get("author", [])
+        authors = ", ".join(" ".join(p.first_names + p.last_names)
+                            for p in people)
+        fields = entry.fields
+        where = fields.get("journal") or fields.get("booktitle") or \
+            fields.get("publisher") or fields.get("eprint", "")
+        parts = [plain(p) for p in (authors, f"*{fields.get('title', '')}*",
+                                    where, fields.get("year", "")) if p]
+        items.append(f"- [{key}] " + ", ".join(parts) + ".")
+    return items
+
+
+def _plain_roles(text, glued=None):
+    text = re.sub(r"\{glue(?::text)?\}`([^`]*)`",
+                  lambda m: _glue_text(m[1], glued or {}), text)
     text = re.sub(r"\{cite:t\}`([^`]*)`", lambda m: m[1].replace(",", ", "),
                   text)
     text = re.sub(r"\{cite(?::p)?\}`([^`]*)`",
@@ -193,14 +268,18 @@ def _plain_roles(text):
     text = re.sub(r"\{eq\}`([^`]*)`", r"(\1)", text)
     text = re.sub(r"\{(?:doc|ref|numref)\}`(?:[^`<]*<)?([^`>]*)>?`", r"*\1*",
                   text)
-    text = re.sub(r"\$\$\s*\((eq-[\w-]+)\)", r"$$", text)
+    # a labelled equation keeps its label as a tag, the text of its references
+    text = re.sub(r"\$\$((?:(?!\$\$).)*?)\$\$[ \t]*\((eq-[\w-]+)\)",
+                  r"$$\1\\tag{\\text{\2}}$$", text, flags=re.S)
     return text
 
 
-def plain_markdown(notebook):
+def plain_markdown(notebook, glued=None, references=None):
+    """MyST markup that plain Jupyter shows as raw text, as Markdown."""
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
-            cell.source = _plain_roles(_plain_directives(cell.source))
+            cell.source = _plain_roles(
+                _plain_directives(cell.source, glued, references), glued)
     return notebook
 
 
@@ -213,8 +292,9 @@ def without_comments(source):
 
 
 # ------------------------------------------------------------------ output
-def write_notebooks(out, root=ROOT):
-    """Write student notebooks into ``out``.
+def write_notebooks(out, root=ROOT, executed=None):
+    """Write student notebooks into ``out``; with ``executed`` (the executed
+    notebooks of a full build), glued numbers appear in the text.
 
     Returns the removed texts and the names of the files written (the
     notebooks, then ``_checks.py`` when the book has one).
@@ -226,7 +306,8 @@ def write_notebooks(out, root=ROOT):
             continue
         notebook, cut = student_notebook(path)
         removed += cut
-        notebook = plain_markdown(notebook)
+        notebook = plain_markdown(notebook, _glued(executed, path, root),
+                                  _references(root))
         for cell in notebook.cells:
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = [], None
@@ -305,11 +386,56 @@ def _executed_notebook(path, copy, executed):
     return notebook
 
 
-def _switch_off_execution(copy):
+def _edit_config(copy, execute):
+    """The site's settings: no button that leads to the full book (launch,
+    repository, issues: the chapters there hold their solutions); with
+    ``execute`` false, no chapter runs."""
     config_path = copy / "_config.yml"
     config = yaml.safe_load(config_path.read_text())
-    config.setdefault("execute", {})["execute_notebooks"] = "off"
+    config.setdefault("html", {}).update(use_repository_button=False,
+                                         use_issues_button=False,
+                                         use_edit_page_button=False)
+    config.pop("launch_buttons", None)
+    if not execute:
+        config.setdefault("execute", {})["execute_notebooks"] = "off"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def _drop_teacher_pages(copy):
+    """Take the pages for teachers out of the site: out of the table of
+    contents, their files, and the list items that link to them."""
+    teachers = [p for p in chapter_files(copy) if p.stem in TEACHER_PAGES]
+    if not teachers:
+        return
+    toc_path = copy / "_toc.yml"
+    toc = yaml.safe_load(toc_path.read_text())
+
+    def kept(entries):
+        return [e for e in entries
+                if Path(str(e.get("file", ""))).stem not in TEACHER_PAGES]
+
+    if "chapters" in toc:
+        toc["chapters"] = kept(toc["chapters"])
+    if "parts" in toc:
+        for part in toc["parts"]:
+            part["chapters"] = kept(part.get("chapters", []))
+        toc["parts"] = [part for part in toc["parts"] if part["chapters"]]
+    toc_path.write_text(yaml.safe_dump(toc, sort_keys=False))
+    for path in teachers:
+        path.unlink()
+    names = "|".join(re.escape(p.stem) for p in teachers)
+    link = rf"\{{doc\}}`(?:[^`<]*<)?(?:[\w./]*/)?(?:{names})>?`"
+    item = re.compile(rf"^[ \t]*(?:\d+\.|[-*+])[ \t][^\n]*{link}[^\n]*\n"
+                      rf"(?:[ \t]+\S[^\n]*\n)*", re.M)
+    for path in chapter_files(copy):
+        text = path.read_text()
+        new = item.sub("", text)
+        if re.search(link, new):
+            raise ValueError(f"{path.name} links to a page for teachers "
+                             "outside a list item; the student site cannot "
+                             "leave it out")
+        if new != text:
+            path.write_text(new)
 
 
 def build_html(dest, root=ROOT, executed=None):
@@ -325,6 +451,8 @@ def build_html(dest, root=ROOT, executed=None):
             "_build", "student", ".git", "__pycache__", "*.egg-info",
             ".pytest_cache", ".hypothesis", "build", "dist", "bench-results")
         shutil.copytree(root, copy, ignore=ignore)
+        _drop_teacher_pages(copy)
+        _edit_config(copy, execute=executed is None)
         for path in chapter_files(copy):
             if not _is_notebook(path):
                 text, cut = strip_solutions(path.read_text())
@@ -341,8 +469,6 @@ def build_html(dest, root=ROOT, executed=None):
                 nbformat.write(notebook, path.with_suffix(".ipynb"))
             else:
                 jupytext.write(notebook, path, fmt="md:myst")
-        if executed is not None:
-            _switch_off_execution(copy)
         command = ["jupyter-book", "build", str(copy), "--all",
                    "--warningiserror", "--nitpick", "--keep-going"]
         subprocess.run(command, check=True)
@@ -370,14 +496,12 @@ def main(argv=None):
                         default=ROOT / "_build" / "student",
                         help="folder for the website (default: _build/student)")
     parser.add_argument("--executed", type=Path, default=None,
-                        help="with --html: build the website from the executed "
-                             "notebooks of a full build in this folder (such "
-                             "as _build/jupyter_execute), running nothing")
+                        help="the executed notebooks of a full build (such as "
+                             "_build/jupyter_execute): their glued numbers go "
+                             "into the notebooks' text, and with --html the "
+                             "website is built from them, running nothing")
     args = parser.parse_args(argv)
-    if args.executed is not None and not args.html:
-        parser.error("--executed needs --html")
-
-    removed, written = write_notebooks(args.out)
+    removed, written = write_notebooks(args.out, executed=args.executed)
     print(f"wrote {_files_written(written)} to {args.out} "
           f"({len(removed)} solutions removed)")
     leaks = find_leaks(args.out, removed)

@@ -288,11 +288,22 @@ def check_two_point_extrapolation(phi_c_zero, table, label="bro"):
         _say("table should be the chapter's data frame of phi_c, with the "
              "columns label, eps and phi_c (the variable table).")
         return
-    part = table[table["label"] == label].sort_values("eps")
-    if len(part) < 2:
-        _say(f"The table has fewer than two step sizes for {label!r}.")
+    part = table[table["label"] == label]
+    try:
+        points = np.asarray(part[["eps", "phi_c"]], dtype=float)
+    except (TypeError, ValueError):
+        _say("table: its eps and phi_c columns should hold numbers.")
         return
-    (x1, y1), (x2, y2) = part[["eps", "phi_c"]].to_numpy()[:2]
+    points = points[np.argsort(points[:, 0], kind="stable")]
+    if len(np.unique(points[:, 0])) < 2:
+        _say(f"The table has fewer than two different step sizes for "
+             f"{label!r}.")
+        return
+    (x1, y1), (x2, y2) = points[:2]
+    if x1 == x2:
+        _say(f"The table gives phi_c twice at eps = {x1:g} for {label!r}; "
+             "keep one row per step size.")
+        return
     intercept = y1 - x1 * (y2 - y1) / (x2 - x1)
     if abs(value - intercept) <= 2e-3:
         _say("Right: that is where the line through the two smallest step "

@@ -14,6 +14,7 @@ import io
 import math
 import re
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -241,6 +242,21 @@ def test_bad_parameters_are_named_not_raised(name, call, parameter):
 def test_two_point_extrapolation_names_a_table_it_cannot_read(table):
     text = _printed(checks.check_two_point_extrapolation, 0.63, table)
     assert text.startswith("table should be"), text
+
+
+@pytest.mark.parametrize("eps, phi_c, reply", [
+    ([0.01, 0.02], ["a", "b"], "should hold numbers"),
+    ([0.01, 0.01, 0.02], [0.63, 0.62, 0.61], "twice at eps = 0.01"),
+    ([0.01, 0.01], [0.63, 0.62], "fewer than two different step sizes"),
+    ([0.01], [0.63], "fewer than two different step sizes"),
+])
+def test_two_point_extrapolation_needs_two_numeric_step_sizes(eps, phi_c, reply):
+    table = pd.DataFrame({"label": ["bro"] * len(eps), "eps": eps,
+                          "phi_c": phi_c})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        text = _printed(checks.check_two_point_extrapolation, 0.63, table)
+    assert reply in text and "Right" not in text, text
 
 
 def test_two_point_extrapolation_checks_the_method():

@@ -338,3 +338,15 @@ def test_labelled_equations_keep_their_label_and_the_bibliography_is_listed(
     assert ("- [doe2020] Jane Doe, René Roe, *Packing spheres*, Phys. Rev. E, "
             "2020.") in plain
     assert "{bibliography}" not in plain
+
+
+def test_links_to_teacher_pages_leave_the_notebooks_too(edition):
+    intro = nbformat.read(edition / "intro.ipynb", as_version=4)
+    text = "\n".join(c.source for c in intro.cells)
+    assert "instructors" not in text.replace("for instructors", "")
+    kept = se._without_teacher_links(
+        "1. {doc}`one` stays;\n2. {doc}`instructors` goes,\n   both lines.\n"
+        "3. and so does this.", "x.md")
+    assert kept == "1. {doc}`one` stays;\n3. and so does this."
+    with pytest.raises(ValueError, match="outside a list item"):
+        se._without_teacher_links("See {doc}`instructors`.", "x.md")

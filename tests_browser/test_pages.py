@@ -200,12 +200,16 @@ def test_3d_views_draw_and_rotate(visit, rel):
         assert after != before, f"3D view {i} of {rel} does not rotate"
 
 
-# A browser without WebGL: every canvas refuses a WebGL context.
+# A browser without WebGL: every canvas, on screen or off, refuses a WebGL
+# context (3Dmol.js draws through an OffscreenCanvas where there is one).
 _NO_WEBGL = """
-const plainContext = HTMLCanvasElement.prototype.getContext;
-HTMLCanvasElement.prototype.getContext = function (kind, ...rest) {
-  return /webgl/i.test(kind) ? null : plainContext.call(this, kind, ...rest);
-};
+for (const kind of [HTMLCanvasElement, self.OffscreenCanvas]) {
+  if (!kind) continue;
+  const plain = kind.prototype.getContext;
+  kind.prototype.getContext = function (type, ...rest) {
+    return /webgl/i.test(type) ? null : plain.call(this, type, ...rest);
+  };
+}
 """
 
 
@@ -224,6 +228,12 @@ def test_3d_views_without_webgl_keep_their_still_picture(visit, rel):
         assert still.count() == 1, f"3D view {i} of {rel} lost its still picture"
         still.scroll_into_view_if_needed()
         assert still.is_visible()
+        # the picture is what shows in the box, not a canvas drawn over it
+        box = viewers.nth(i).bounding_box()
+        on_top = v.page.evaluate(
+            "([x, y]) => document.elementFromPoint(x, y)?.tagName",
+            [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2])
+        assert on_top == "IMG", f"3D view {i} of {rel}: {on_top} on top"
         assert _distinct_colours(still.screenshot()) > 8
 
 

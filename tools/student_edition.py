@@ -306,6 +306,9 @@ def write_notebooks(out, root=ROOT, executed=None):
             continue
         notebook, cut = student_notebook(path)
         removed += cut
+        for cell in notebook.cells:
+            if cell.cell_type == "markdown":
+                cell.source = _without_teacher_links(cell.source, path.name)
         notebook = plain_markdown(notebook, _glued(executed, path, root),
                                   _references(root))
         for cell in notebook.cells:
@@ -423,19 +426,30 @@ def _drop_teacher_pages(copy):
     toc_path.write_text(yaml.safe_dump(toc, sort_keys=False))
     for path in teachers:
         path.unlink()
-    names = "|".join(re.escape(p.stem) for p in teachers)
-    link = rf"\{{doc\}}`(?:[^`<]*<)?(?:[\w./]*/)?(?:{names})>?`"
-    item = re.compile(rf"^[ \t]*(?:\d+\.|[-*+])[ \t][^\n]*{link}[^\n]*\n"
-                      rf"(?:[ \t]+\S[^\n]*\n)*", re.M)
     for path in chapter_files(copy):
         text = path.read_text()
-        new = item.sub("", text)
-        if re.search(link, new):
-            raise ValueError(f"{path.name} links to a page for teachers "
-                             "outside a list item; the student site cannot "
-                             "leave it out")
+        new = _without_teacher_links(text, path.name)
         if new != text:
             path.write_text(new)
+
+
+_TEACHER_LINK = (r"\{doc\}`(?:[^`<]*<)?(?:[\w./]*/)?(?:"
+                 + "|".join(re.escape(name) for name in sorted(TEACHER_PAGES))
+                 + ")>?`")
+_TEACHER_ITEM = re.compile(rf"^[ \t]*(?:\d+\.|[-*+])[ \t][^\n]*{_TEACHER_LINK}"
+                           rf"[^\n]*\n(?:[ \t]+\S[^\n]*\n)*", re.M)
+
+
+def _without_teacher_links(text, where):
+    """``text`` without the list items that link to a page for teachers;
+    a ValueError for such a link anywhere else."""
+    new = _TEACHER_ITEM.sub("", text if text.endswith("\n") else text + "\n")
+    if not text.endswith("\n"):
+        new = new[:-1]
+    if re.search(_TEACHER_LINK, new):
+        raise ValueError(f"{where} links to a page for teachers outside a "
+                         "list item; the student edition cannot leave it out")
+    return new
 
 
 def build_html(dest, root=ROOT, executed=None):
@@ -471,7 +485,15 @@ def build_html(dest, root=ROOT, executed=None):
                 jupytext.write(notebook, path, fmt="md:myst")
         command = ["jupyter-book", "build", str(copy), "--all",
                    "--warningiserror", "--nitpick", "--keep-going"]
-        subprocess.run(command, check=True)
+        # the build's log, with the temporary folder's site named as where
+        # it will be copied
+        built = str(copy / "_build" / "html")
+        with subprocess.Popen(command, stdout=subprocess.PIPE, text=True,
+                              bufsize=1) as build:
+            for line in build.stdout:
+                print(line.replace(built, str(dest)), end="", flush=True)
+        if build.returncode:
+            raise subprocess.CalledProcessError(build.returncode, command)
         if dest.exists():
             shutil.rmtree(dest)
         shutil.copytree(copy / "_build" / "html", dest)

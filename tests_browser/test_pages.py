@@ -168,7 +168,6 @@ def test_page_loads_cleanly(visit, rel, screenshots):
 def _pages_with(selector):
     pattern = {
         "3dmol": 'id="3dmolviewer_',
-        "widgets": "application/vnd.jupyter.widget-view+json",
     }[selector]
     return [rel for rel in chapter_pages()
             if pattern in (SITE / rel).read_text(encoding="utf-8")]

@@ -301,6 +301,7 @@ def write_notebooks(out, root=ROOT, executed=None):
     """
     out.mkdir(parents=True, exist_ok=True)
     removed, written = [], []
+    references = _references(root)
     for path in chapter_files(root):
         if path.stem in TEACHER_PAGES:
             continue
@@ -310,7 +311,7 @@ def write_notebooks(out, root=ROOT, executed=None):
             if cell.cell_type == "markdown":
                 cell.source = _without_teacher_links(cell.source, path.name)
         notebook = plain_markdown(notebook, _glued(executed, path, root),
-                                  _references(root))
+                                  references)
         for cell in notebook.cells:
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = [], None

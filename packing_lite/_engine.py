@@ -65,6 +65,7 @@ from .dynamics import (
 )
 from .loss import (
     WEIGHT_HALF_PAIR_UNIFORM, WEIGHT_ONE, WEIGHT_PAIR_UNIFORM, _random_direction,
+    fixed_scales, from_fixed, to_fixed,
 )
 from .neighbors import neighbor_offsets
 from .packing import min_image, wrap
@@ -120,13 +121,14 @@ _LEFT_SKIN = 4  # moved more than the skin since its row was built
 # ------------------------------------------------------------ geometry
 #
 # ``geo`` bundles the constants of a run: (box, exact, per_side, bits,
-# sentinel, shift, side, inv_width, extra). per_side is the reference
+# sentinel, shift, side, inv_width, extra, vector scale, share scale).
+# per_side is the reference
 # grid's cells per side, ``bits`` the bits per coordinate of a packed
 # reference cell, ``sentinel`` the number of cell offsets (the rank given
 # to cells that are not neighbours), ``shift`` where a row entry's rank
 # starts, side and inv_width the listing grid, ``extra`` = 3 h + margin.
 # ``exact`` asks for ``min_image`` itself, needed only in boxes less than
-# two contact distances wide.
+# two contact distances wide. The scales are those of ``loss.fixed_scales``.
 
 
 @njit(cache=True, inline="always")
@@ -286,7 +288,7 @@ def _build_range_any(items, start, stop, positions, radii, geo, offsets, head,
     """Rows of the spheres ``items[start:stop]`` from the cell lists,
     sorted; ``row_len[i]`` above ``cap[i]`` tells the caller to give row i
     more room and build it again."""
-    box, exact, per_side, bits, sentinel, shift, side, inv_width, extra = geo
+    box, exact, per_side, bits, sentinel, shift, side, inv_width, extra = geo[:9]
     dim = positions.shape[1]
     half = 0.5 * box
     for a in range(start, stop):
@@ -335,7 +337,7 @@ def _build_range_3d(items, start, stop, positions, radii, geo, head, nxt,
     there and then rejected is overwritten by the next), and ranks them
     afterwards.
     """
-    box, exact, per_side, bits, sentinel, shift, side, inv_width, extra = geo
+    box, exact, per_side, bits, sentinel, shift, side, inv_width, extra = geo[:9]
     inv_box = 1.0 / box
     for a in range(start, stop):
         i = items[a]
@@ -886,6 +888,8 @@ def _scan_chunk_any(start, stop, items, step, seed, weight_kind, weight_param,
     widest = _widest(start, stop, items, row_len)
     s_d = np.empty((widest, dim + 1))  # image vector and r^2
     s_e = np.empty(widest, dtype=np.int64)  # row entry
+    total = np.empty(dim, dtype=np.int64)
+    v_scale, s_scale = geo[9], geo[10]
     for a in range(start, stop):
         i = items[a]
         ri = radii[i]
@@ -904,9 +908,8 @@ def _scan_chunk_any(start, stop, items, step, seed, weight_kind, weight_param,
             s_e[m] = entry
             m += r2 < contact * contact
 
-        for k in range(dim):
-            vec[i, k] = 0.0
-        share = 0.0
+        total[:] = 0
+        share = np.int64(0)
         count = 0
         li = label[i]
         for b in range(m):  # contacts, in the reference order
@@ -920,20 +923,23 @@ def _scan_chunk_any(start, stop, items, step, seed, weight_kind, weight_param,
             high = max(li, lj)
             r = np.sqrt(r2)
             if r2 > 0.0:
+                inverse = 1.0 / r
                 for k in range(dim):
-                    s_d[b, k] /= r
+                    s_d[b, k] *= inverse
             else:
                 _random_direction(seed, step, low, high, 1.0 if li < lj else -1.0,
                                   s_d[b, :dim])
             weight = _pair_weight(weight_kind, weight_param, seed, step, li, lj,
                                   low, high)
             for k in range(dim):
-                vec[i, k] += weight * s_d[b, k]
-            share += 0.25 * (ri + radii[j] - r)
+                total[k] += to_fixed(weight * s_d[b, k], v_scale)
+            share += to_fixed(0.25 * (ri + radii[j] - r), s_scale)
             count += 1
             if mark and flag[j] == 0:  # active partners are rescanned anyway
                 marks[j] = 1
-        shares[li] = share
+        for k in range(dim):
+            vec[i, k] = from_fixed(total[k], v_scale)
+        shares[li] = from_fixed(share, s_scale)
         found[a] = 1 if count > 0 else 0
 
 
@@ -950,6 +956,7 @@ def _scan_chunk_3d(start, stop, items, step, seed, weight_kind, weight_param,
     widest = _widest(start, stop, items, row_len)
     s_d = np.empty((widest, 4))
     s_e = np.empty(widest, dtype=np.int64)
+    v_scale, s_scale = geo[9], geo[10]
     for a in range(start, stop):
         i = items[a]
         x0 = positions[i, 0]
@@ -976,10 +983,10 @@ def _scan_chunk_3d(start, stop, items, step, seed, weight_kind, weight_param,
             s_e[m] = entry
             m += r2 < contact * contact
 
-        v0 = 0.0
-        v1 = 0.0
-        v2 = 0.0
-        share = 0.0
+        v0 = np.int64(0)
+        v1 = np.int64(0)
+        v2 = np.int64(0)
+        share = np.int64(0)
         count = 0
         li = label[i]
         for b in range(m):
@@ -993,9 +1000,10 @@ def _scan_chunk_3d(start, stop, items, step, seed, weight_kind, weight_param,
             high = max(li, lj)
             r = np.sqrt(r2)
             if r2 > 0.0:
-                u0 = s_d[b, 0] / r
-                u1 = s_d[b, 1] / r
-                u2 = s_d[b, 2] / r
+                inverse = 1.0 / r
+                u0 = s_d[b, 0] * inverse
+                u1 = s_d[b, 1] * inverse
+                u2 = s_d[b, 2] * inverse
             else:
                 direction = s_d[b, :3]
                 _random_direction(seed, step, low, high, 1.0 if li < lj else -1.0,
@@ -1005,17 +1013,17 @@ def _scan_chunk_3d(start, stop, items, step, seed, weight_kind, weight_param,
                 u2 = direction[2]
             weight = _pair_weight(weight_kind, weight_param, seed, step, li, lj,
                                   low, high)
-            v0 += weight * u0
-            v1 += weight * u1
-            v2 += weight * u2
-            share += 0.25 * (ri + radii[j] - r)
+            v0 += to_fixed(weight * u0, v_scale)
+            v1 += to_fixed(weight * u1, v_scale)
+            v2 += to_fixed(weight * u2, v_scale)
+            share += to_fixed(0.25 * (ri + radii[j] - r), s_scale)
             count += 1
             if mark and flag[j] == 0:  # active partners are rescanned anyway
                 marks[j] = 1
-        vec[i, 0] = v0
-        vec[i, 1] = v1
-        vec[i, 2] = v2
-        shares[li] = share
+        vec[i, 0] = from_fixed(v0, v_scale)
+        vec[i, 1] = from_fixed(v1, v_scale)
+        vec[i, 2] = from_fixed(v2, v_scale)
+        shares[li] = from_fixed(share, s_scale)
         found[a] = 1 if count > 0 else 0
 
 
@@ -1453,7 +1461,8 @@ class FastEngine:
         # equal radii need no renumbered copy
         self.radii = radii if np.all(radii == radii[0]) else radii[self.label]
         self.geo = (self.box, self.exact, int(per_side), bits, sentinel, shift,
-                    self.side, self.inv_width, self.extra)
+                    self.side, self.inv_width, self.extra,
+                    *fixed_scales(n, 2.0 * radii.max()))
 
     def advance(self, positions, radii, box, per_side, offsets, cell_of, slots,
                 counts, seed, factor_kind, scale, spread, batch_size, weight_kind,

@@ -38,7 +38,7 @@ from numba import njit, prange
 from . import _rng
 from .loss import (
     WEIGHT_HALF_PAIR_UNIFORM, WEIGHT_ONE, WEIGHT_PAIR_BERNOULLI,
-    WEIGHT_PAIR_UNIFORM, scan_all, scan_particle,
+    WEIGHT_PAIR_UNIFORM, fixed_scales, scan_all, scan_particle,
 )
 from .neighbors import CellGrid, cell_index
 from .packing import Packing, check_packing, wrap
@@ -298,11 +298,13 @@ def _advance_reference(
     shares = np.empty(n)
     factors = np.zeros(n)
     active = np.empty(n, dtype=np.int64)
+    scales = fixed_scales(n, 2.0 * radii.max())
     t = t_start
     while True:
         slots = _build_cells(positions, box, per_side, cell_of, slots, counts)
         scan_all(seed, t, weight_kind, weight_param, positions, radii, box,
-                 per_side, offsets, cell_of, slots, counts, vec, contacts, shares)
+                 per_side, offsets, cell_of, slots, counts, vec, contacts, shares,
+                 scales)
         n_active, loss = collect_active(contacts, shares, active)
         absorbed = n_active == 0
         n_records = take_record(t, t_stop, record_every, n_active, n, loss,
@@ -331,8 +333,9 @@ def _sample_kernel(
     contacts = np.empty(n, dtype=np.int64)
     shares = np.empty(n)
     marks = np.empty(0, dtype=np.uint8)
+    scales = fixed_scales(n, 2.0 * radii.max())
     scan_all(seed, 0, WEIGHT_ONE, 0.0, positions, radii, box, per_side, offsets,
-             cell_of, slots, counts, vec, contacts, shares)
+             cell_of, slots, counts, vec, contacts, shares, scales)
     active = np.nonzero(contacts > 0)[0]
     factors = np.zeros(n)
     for s in range(samples):
@@ -346,7 +349,7 @@ def _sample_kernel(
                 continue
             scan_particle(i, s, seed, weight_kind, weight_param, positions, radii,
                           box, per_side, offsets, cell_of, slots, counts, vec,
-                          marks, False)
+                          marks, False, scales)
             if factor_kind != FACTOR_BATCH:
                 f = _factor(factor_kind, scale, spread, seed, s, i)
             else:
@@ -374,16 +377,24 @@ def _run(packing, rule, steps, seed, record_every, progress, params,
             "was changed after it was made; build a new Packing from them")
     radii = np.ascontiguousarray(packing.radii, dtype=np.float64)
     grid = CellGrid(packing.box, packing.max_contact, packing.dim, packing.n)
-    engine = check_choice(engine, "engine", ("fast", "reference"))
+    engine = check_choice(engine, "engine", ("fast", "reference", "rows", "pairs"))
     if engine == "reference":  # full rebuild and full scan every step
         cell_of, slots, counts = grid.build(positions, packing.box)
         advance = _advance_reference
         restore = _nothing
-    else:  # active-set engine, bit-identical to the reference
-        from ._engine import FastEngine  # it imports this module
+    else:  # an engine bit-identical to the reference: pair lists in 3D,
+        # neighbour rows in other dimensions and in the narrowest boxes
+        from . import _engine, _pairs  # they import this module
 
         cell_of = slots = counts = None
-        fast = FastEngine(packing.n, packing.dim, packing.box, packing.max_contact)
+        if engine == "fast":
+            engine = "pairs" if _pairs.eligible(
+                packing.n, packing.dim, packing.box, packing.max_contact) else "rows"
+        if engine == "pairs":
+            fast = _pairs.PairEngine(packing.n, packing.box, packing.max_contact)
+        else:
+            fast = _engine.FastEngine(packing.n, packing.dim, packing.box,
+                                      packing.max_contact)
         # the positions stay in the engine's numbering from chunk to chunk
         # (renumbering 200 000 spheres takes about 10 ms) and come back in
         # the caller's before anything reads them

@@ -8,8 +8,9 @@ gradient is grad_i L = -S_i / 2: every contact pushes with strength 1/2.
 :func:`scan_particle` is the one kernel that visits the overlapping
 partners of a sphere. The loss, the gradient, the activity and every
 dynamics in :mod:`packing_lite.dynamics` go through it, so they all agree
-on what overlaps (r^2 < (R_i + R_j)^2, strictly) and on the order in which
-contributions are added.
+on what overlaps (r^2 < (R_i + R_j)^2, strictly) and on how contributions
+are rounded and added: in fixed point (:func:`fixed_scales`), so that the
+sums do not depend on the order in which pairs are visited.
 """
 
 import numpy as np
@@ -21,6 +22,37 @@ from .packing import check_packing, min_image
 from ._validation import as_real_array, check_real, resolve_seed
 
 __all__ = ["hinge_loss", "loss_gradient", "active_mask", "pair_loss"]
+
+
+@njit(cache=True)
+def fixed_scales(n, max_contact):
+    """Scales of the fixed-point sums of ``n`` spheres: (vector, share).
+
+    Each contact's weighted unit vector is rounded to a multiple of
+    1 / vector scale and each loss term to a multiple of 1 / share scale,
+    and a sphere's sums are added up as integers. Integer sums do not depend
+    on the order of their terms, so an engine may visit the pairs in any
+    order, from either end and on any number of threads, and still give the
+    reference's bits. With at most n - 1 contacts of size <= 1 (vectors) or
+    <= max_contact / 4 (loss terms), no sum can pass 2**61.
+    """
+    bits = 1  # of n - 1
+    while (1 << bits) < n:
+        bits += 1
+    vector = 2.0 ** (61 - bits)
+    return vector, vector / max_contact
+
+
+@njit(cache=True, inline="always")
+def to_fixed(x, scale):
+    """``x`` as an integer multiple of 1 / scale (nearest, ties to even)."""
+    return np.int64(np.rint(x * scale))
+
+
+@njit(cache=True, inline="always")
+def from_fixed(q, scale):
+    """The number a fixed-point sum stands for."""
+    return np.float64(q) / scale
 
 # How the unit vectors of a sphere's contacts are weighted in its sum.
 WEIGHT_ONE = 0  # S_i itself
@@ -63,21 +95,21 @@ def _random_direction(seed, step, a, b, sign, out):
 @njit(cache=True)
 def scan_particle(
     i, step, seed, weight_kind, weight_param, positions, radii, box,
-    per_side, offsets, cell_of, slots, counts, vec, marks, mark,
+    per_side, offsets, cell_of, slots, counts, vec, marks, mark, scales,
 ):
     """Visit the overlapping partners of sphere ``i``.
 
     Writes the weighted sum of unit vectors n_ij into ``vec[i]`` and, when
     ``mark`` is true, sets ``marks[j] = 1`` for every partner. Returns the
     number of partners and sphere ``i``'s share of the loss: half of each
-    of its pair terms, so that the shares of all spheres add up to L.
+    of its pair terms, so that the shares of all spheres add up to L. Both
+    sums are taken in fixed point (``scales`` from :func:`fixed_scales`).
     """
     dim = positions.shape[1]
     direction = np.empty(dim)
-    for k in range(dim):
-        vec[i, k] = 0.0
+    total = np.zeros(dim, dtype=np.int64)
     contacts = 0
-    share = 0.0
+    share = np.int64(0)
     home = cell_of[i]
     for o in range(offsets.shape[0]):
         c = neighbor_cell(home, offsets[o], per_side, dim)
@@ -97,8 +129,9 @@ def scan_particle(
             high = max(i, j)
             r = np.sqrt(r2)
             if r2 > 0.0:
+                inverse = 1.0 / r  # one division, then products
                 for k in range(dim):
-                    direction[k] /= r
+                    direction[k] *= inverse
             else:
                 _random_direction(seed, step, low, high, 1.0 if i < j else -1.0,
                                   direction)
@@ -112,23 +145,26 @@ def scan_particle(
                 u = _rng.uniform(seed, step, low, high, _rng.STREAM_PAIR)
                 weight = 1.0 if u < weight_param else 0.0
             for k in range(dim):
-                vec[i, k] += weight * direction[k]
+                total[k] += to_fixed(weight * direction[k], scales[0])
             contacts += 1
-            share += 0.25 * (contact - r)
+            share += to_fixed(0.25 * (contact - r), scales[1])
             if mark:
                 marks[j] = 1
-    return contacts, share
+    for k in range(dim):
+        vec[i, k] = from_fixed(total[k], scales[0])
+    return contacts, from_fixed(share, scales[1])
 
 
 @njit(cache=True, parallel=True)
 def scan_all(seed, step, weight_kind, weight_param, positions, radii, box,
-             per_side, offsets, cell_of, slots, counts, vec, contacts, shares):
+             per_side, offsets, cell_of, slots, counts, vec, contacts, shares,
+             scales):
     """:func:`scan_particle` for every sphere, in parallel."""
     marks = np.empty(0, dtype=np.uint8)
     for i in prange(positions.shape[0]):
         contacts[i], shares[i] = scan_particle(
             i, step, seed, weight_kind, weight_param, positions, radii, box,
-            per_side, offsets, cell_of, slots, counts, vec, marks, False,
+            per_side, offsets, cell_of, slots, counts, vec, marks, False, scales,
         )
 
 
@@ -143,6 +179,7 @@ def _scan_packing(packing, seed=0):
     scan_all(
         seed, 0, WEIGHT_ONE, 0.0, packing.positions, packing.radii, packing.box,
         grid.per_side, grid.offsets, cell_of, slots, counts, vec, contacts, shares,
+        fixed_scales(n, packing.max_contact),
     )
     return vec, contacts, shares
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import packing_lite as pl
-from packing_lite import _engine, dynamics
+from packing_lite import _engine, _pairs, dynamics
 from packing_lite.neighbors import CellGrid
 
 DYNAMICS = {
@@ -78,14 +78,26 @@ def assert_identical(fast, reference):
                           _bits(reference.packing.positions))
 
 
+def _eligible(packing):
+    return _pairs.eligible(packing.n, packing.dim, packing.box, packing.max_contact)
+
+
 @pytest.mark.parametrize("system", sorted(SYSTEMS))
 @pytest.mark.parametrize("name", sorted(DYNAMICS))
-def test_fast_engine_matches_reference(system, name):
+def test_fast_engines_match_reference(system, name):
+    """Both engines, wherever they run: the pair lists in 3D boxes at least
+    three listing cells wide, the neighbour rows everywhere."""
     packing = SYSTEMS[system]()
     rule = DYNAMICS[name](packing)
     reference = _run(packing, rule, "reference")
-    fast = _run(packing, rule, "fast")
-    assert_identical(fast, reference)
+    assert_identical(_run(packing, rule, "rows"), reference)
+    if _eligible(packing):
+        assert_identical(_run(packing, rule, "pairs"), reference)
+
+
+def test_the_pair_lists_run_the_3d_systems_and_leave_the_others():
+    pairs = {name for name, make in SYSTEMS.items() if _eligible(make())}
+    assert pairs == {"3d-dense", "3d-dilute", "3d-small-spheres"}
 
 
 def test_runs_that_absorb_and_that_stay_active_are_both_covered():
@@ -124,22 +136,25 @@ def test_rows_re_ranked_in_parts_give_identical_runs(name, monkeypatch):
     reference = _run(packing, rule, "reference", steps=40)
     for parts in (2, 3, 5):
         monkeypatch.setattr(_engine.FastEngine, "parts", parts)
-        assert_identical(_run(packing, rule, "fast", steps=40), reference)
+        assert_identical(_run(packing, rule, "rows", steps=40), reference)
 
 
+@pytest.mark.parametrize("engine", ["rows", "pairs"])
 @pytest.mark.parametrize("name", ["bro", "sgd-fraction", "sgd-pair"])
-def test_one_and_two_threads_give_identical_runs(name):
-    # large enough for the parallel loops (2048 items and more) to run
+def test_one_and_two_threads_give_identical_runs(name, engine):
+    # large enough for the parallel loops (2048 and 4096 items and more) to
+    # run; at phi = 0.5 the pair lists' scans pass from the sweep of every
+    # sphere to the candidates, in parallel, as spheres fall inactive
     if numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("numba is limited to one thread (NUMBA_NUM_THREADS)")
-    packing = pl.random_packing(3000, 0.62, dim=3, seed=31)
+    packing = pl.random_packing(12000, 0.5, dim=3, seed=31)
     rule = DYNAMICS[name](packing)
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        one = _run(packing, rule, "fast", steps=40)
+        one = _run(packing, rule, engine, steps=40)
         numba.set_num_threads(2)
-        two = _run(packing, rule, "fast", steps=40)
+        two = _run(packing, rule, engine, steps=40)
     finally:
         numba.set_num_threads(before)
     assert_identical(two, one)
@@ -218,7 +233,7 @@ def test_rows_that_move_compact_and_grow_keep_the_run_exact(system, monkeypatch)
     assert np.all(engine.block_top <= engine.block_end)
     assert np.all(engine.block_end <= (np.arange(block[-1] + 1) + 1) * segment)
     assert engine.pool.shape[0] == (block[-1] + 1) * segment
-    assert_identical(_run(packing, rule, "fast"), _run(packing, rule, "reference"))
+    assert_identical(_run(packing, rule, "rows"), _run(packing, rule, "reference"))
 
 
 def _engine_rows(engine, n):
@@ -308,7 +323,8 @@ def _advance_in_chunks(engine, positions, packing, rule, stops, keep, t=0):
     return [r[:n] for r in records]
 
 
-def test_positions_kept_in_the_engine_numbering_between_calls_come_back():
+@pytest.mark.parametrize("engine", ["rows", "pairs"])
+def test_positions_kept_in_the_engine_numbering_between_calls_come_back(engine):
     """``keep_numbering`` leaves the positions renumbered from one call to
     the next: the run must equal one whose positions go back after every
     call, and restore, another array or a fresh start must hand them back
@@ -318,6 +334,8 @@ def test_positions_kept_in_the_engine_numbering_between_calls_come_back():
     stops = [7, 8, 30, 61]
 
     def new_engine():
+        if engine == "pairs":
+            return _pairs.PairEngine(packing.n, packing.box, packing.max_contact)
         return _engine.FastEngine(packing.n, packing.dim, packing.box,
                                   packing.max_contact)
 
@@ -425,7 +443,7 @@ def test_results_do_not_depend_on_the_skin(skin, monkeypatch):
     packing = SYSTEMS["3d-dense"]()
     rule = DYNAMICS["sgd-fraction"](packing)
     fast = dynamics._run(packing, rule, 100, 3, 1, False, {"dynamics": "t"},
-                         engine="fast")
+                         engine="rows")
     assert_identical(fast, _run(packing, rule, "reference", steps=100, seed=3))
 
 

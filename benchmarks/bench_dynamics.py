@@ -39,7 +39,7 @@ import numba
 import numpy as np
 
 import packing_lite as pl
-from packing_lite import _engine, dynamics
+from packing_lite import dynamics
 from packing_lite.neighbors import CellGrid
 from sweep_baseline import SKIN, _CPP_FLAGS, check_cpp, cpp_baseline, time_sweep
 
@@ -228,12 +228,13 @@ def throughput_table(rows):
 
 
 def _drive(packing, steps, segment=None, on_segment=None):
-    """Run BRO on the fast engine directly, ``segment`` steps per call (the
-    positions stay in the engine's numbering between calls, as in a run)."""
+    """Run BRO on the engine a run would take, directly, ``segment`` steps
+    per call (the positions stay in the engine's numbering between calls,
+    as in a run)."""
     n = packing.n
     rule = dynamics._bro_rule(packing, EPS, "particle")[0]
     grid = CellGrid(packing.box, packing.max_contact, packing.dim, n)
-    engine = _engine.FastEngine(n, packing.dim, packing.box, packing.max_contact)
+    engine = dynamics.fast_engine(packing)
     positions = np.array(packing.positions)
     size = steps + 3
     times, fa, loss = np.empty(size, np.int64), np.empty(size), np.empty(size)
@@ -262,7 +263,7 @@ def activity_curve(n, segment=20, max_steps=6000):
     """Wall time per step against f_a along one absorbing BRO run.
 
     Times the fast engine in segments of ``segment`` steps (the first,
-    which builds the neighbour rows, is left out); the cost is compared
+    which builds the lists, is left out); the cost is compared
     with that of the segments where nearly every sphere is active.
     """
     samples = []

@@ -1365,7 +1365,67 @@ def _advance_kernel(
         n_active = _collect_flagged(flag, n, active)
 
 
-class FastEngine:
+class HeldEngine:
+    """What the fast engines share: the calling convention of
+    ``dynamics._advance_reference``, and positions held in the engine's own
+    numbering from one call to the next.
+
+    A subclass keeps ``label`` (``label[k]`` is the caller's index of the
+    sphere it numbers k) and ``events`` (a byte per sphere of scratch), and
+    provides ``_prepare(positions, radii, per_side, offsets, factor_kind)``
+    for a fresh start (it may number the positions itself, then returns
+    True) and ``_kernel(positions, seed, ..., n_records, fresh)``, which
+    returns (t, n_records, absorbed).
+    """
+
+    t_state = None  # the step whose start state has been scanned
+    _held = None  # positions left in the engine's numbering
+
+    def advance(self, positions, radii, box, per_side, offsets, cell_of, slots,
+                counts, seed, factor_kind, scale, spread, batch_size, weight_kind,
+                weight_param, t_start, t_stop, record_every, rec_times, rec_active,
+                rec_loss, n_records, keep_numbering=False):
+        """Steps t_start .. t_stop - 1, as ``_advance_reference`` (the
+        reference engine's cell arrays are ignored, ``slots`` handed back).
+
+        The positions are put in the engine's numbering for the call. With
+        ``keep_numbering`` they stay in it, and the next call on the same
+        array goes on from there; :meth:`restore` puts them back in the
+        caller's numbering (a failing call always does).
+        """
+        # a call that fails leaves no state to continue from
+        fresh, self.t_state = self.t_state != t_start, None
+        if self._held is not None and (fresh or positions is not self._held):
+            self.restore()
+        numbered = False
+        if fresh:
+            numbered = self._prepare(positions, radii, per_side, offsets,
+                                     factor_kind)
+        if self._held is None and not numbered:
+            _renumber(positions, self.label, self.events, True)
+        self._held = positions
+        try:
+            t, n_records, absorbed = self._kernel(
+                positions, seed, factor_kind, scale, spread, batch_size,
+                weight_kind, weight_param, t_start, t_stop, record_every,
+                rec_times, rec_active, rec_loss, n_records, fresh)
+        except BaseException:
+            self.restore()
+            raise
+        if not keep_numbering:
+            self.restore()
+        self.t_state = t
+        return t, n_records, absorbed, slots
+
+    def restore(self):
+        """Put positions left in the engine's numbering (``keep_numbering``)
+        back in the caller's; nothing to do if there are none."""
+        held, self._held = self._held, None
+        if held is not None:
+            _renumber(held, self.label, self.events, False)
+
+
+class FastEngine(HeldEngine):
     """State of the active-set engine for one run.
 
     ``advance`` takes the arguments and returns the values of
@@ -1437,8 +1497,6 @@ class FastEngine:
         self.n_active = 0
         self.loss = 0.0
         self.geo = None
-        self.t_state = None  # the step whose start state has been scanned
-        self._held = None  # positions left in the engine's numbering
 
     def _prepare(self, positions, radii, per_side, offsets, factor_kind):
         n, dim = positions.shape
@@ -1464,55 +1522,24 @@ class FastEngine:
                     self.side, self.inv_width, self.extra,
                     *fixed_scales(n, 2.0 * radii.max()))
 
-    def advance(self, positions, radii, box, per_side, offsets, cell_of, slots,
-                counts, seed, factor_kind, scale, spread, batch_size, weight_kind,
-                weight_param, t_start, t_stop, record_every, rec_times, rec_active,
-                rec_loss, n_records, keep_numbering=False):
-        """Steps t_start .. t_stop - 1, as ``_advance_reference``.
-
-        The positions are put in the engine's numbering for the call. With
-        ``keep_numbering`` they stay in it, and the next call on the same
-        array goes on from there; :meth:`restore` puts them back in the
-        caller's numbering (a failing call always does).
-        """
-        # a call that fails leaves no state to continue from
-        fresh, self.t_state = self.t_state != t_start, None
-        if self._held is not None and (fresh or positions is not self._held):
-            self.restore()
-        if fresh:
-            self._prepare(positions, radii, per_side, offsets, factor_kind)
-        if self._held is None:
-            _renumber(positions, self.label, self.events, True)
-            self._held = positions
-        try:
-            t, n_records, absorbed, self.pool, self.n_active, self.loss = (
-                _advance_kernel(
-                    positions, self.radii, seed, factor_kind, scale, spread,
-                    batch_size, weight_kind, weight_param, t_start, t_stop,
-                    record_every, rec_times, rec_active, rec_loss, n_records, fresh,
-                    self.n_active, self.loss, self.skin, self.geo, self.offsets,
-                    self.head, self.nxt, self.ref_code, self.label, self.pool,
-                    self.row_at, self.row_cap, self.row_len, self.pool_state,
-                    self.block_top, self.block_end, self.policy,
-                    self.refresh_batch, self.displacement, self.vec, self.shares,
-                    self.factors, self.active, self.items, self.found, self.events,
-                    self.marks, self.flag,
-                    int(self.parts or get_num_threads()),
-                ))
-        except BaseException:
-            self.restore()
-            raise
-        if not keep_numbering:
-            self.restore()
-        self.t_state = t
-        return t, n_records, absorbed, slots
-
-    def restore(self):
-        """Put positions left in the engine's numbering (``keep_numbering``)
-        back in the caller's; nothing to do if there are none."""
-        held, self._held = self._held, None
-        if held is not None:
-            _renumber(held, self.label, self.events, False)
+    def _kernel(self, positions, seed, factor_kind, scale, spread, batch_size,
+                weight_kind, weight_param, t_start, t_stop, record_every,
+                rec_times, rec_active, rec_loss, n_records, fresh):
+        t, n_records, absorbed, self.pool, self.n_active, self.loss = (
+            _advance_kernel(
+                positions, self.radii, seed, factor_kind, scale, spread,
+                batch_size, weight_kind, weight_param, t_start, t_stop,
+                record_every, rec_times, rec_active, rec_loss, n_records, fresh,
+                self.n_active, self.loss, self.skin, self.geo, self.offsets,
+                self.head, self.nxt, self.ref_code, self.label, self.pool,
+                self.row_at, self.row_cap, self.row_len, self.pool_state,
+                self.block_top, self.block_end, self.policy,
+                self.refresh_batch, self.displacement, self.vec, self.shares,
+                self.factors, self.active, self.items, self.found, self.events,
+                self.marks, self.flag,
+                int(self.parts or get_num_threads()),
+            ))
+        return t, n_records, absorbed
 
     def number(self, i):
         """The engine's number for the caller's sphere i."""

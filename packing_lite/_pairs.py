@@ -46,7 +46,7 @@ from .loss import (
     fixed_scales, from_fixed, to_fixed,
 )
 from .packing import wrap
-from ._engine import _renumber
+from ._engine import HeldEngine
 
 __all__ = []
 
@@ -59,7 +59,7 @@ DEFAULT_SKIN = 0.3
 _MARGIN = 1e-9
 # Serial below this many candidates: a parallel loop costs microseconds to
 # start. Results do not depend on it.
-_PARALLEL_MIN = 4096
+_PARALLEL_MIN = 512
 
 
 def eligible(n, dim, box, max_contact, skin=None):
@@ -114,29 +114,38 @@ def _sort_by_cell(positions, label, radii, flag, side, inv_width, cell_start,
         cell_start[c + 1] += 1
     for c in range(side**3):
         cell_start[c + 1] += cell_start[c]
-    for i in range(n):  # order[new] = old, via cell_start as fill pointers
+    for i in range(n):  # order[old] = new, with cell_start as fill pointers
         c = order[i]
         order[i] = cell_start[c]
         cell_start[c] += 1
     for c in range(side**3, 0, -1):
         cell_start[c] = cell_start[c - 1]
     cell_start[0] = 0
-    # order[old] = new: apply it to every per-sphere array
+    _permute(order, positions, label, radii, flag, scratch, scratch_int)
+
+
+@njit(cache=True, parallel=True)
+def _permute(order, positions, label, radii, flag, scratch, scratch_int):
+    """Apply ``order[old] = new`` to every per-sphere array (a build's
+    rare parallel loops cost microseconds to start, however small)."""
+    n = positions.shape[0]
     for k in range(3):
-        for i in range(n):
+        for i in prange(n):
             scratch[order[i]] = positions[i, k]
-        for i in range(n):
+        for i in prange(n):
             positions[i, k] = scratch[i]
-    for i in range(n):
+    for i in prange(n):
         scratch_int[order[i]] = label[i]
-    label[:] = scratch_int
+    for i in prange(n):
+        label[i] = scratch_int[i]
     if radii.shape[0] == n:
-        for i in range(n):
+        for i in prange(n):
             scratch[order[i]] = radii[i]
-        radii[:] = scratch
-    for i in range(n):
+        for i in prange(n):
+            radii[i] = scratch[i]
+    for i in prange(n):
         scratch_int[order[i]] = flag[i]
-    for i in range(n):
+    for i in prange(n):
         flag[i] = scratch_int[i]
 
 
@@ -271,9 +280,9 @@ def _list_rows(bounds, positions, radii, box, side, skin, cell_start, start, up,
                     cell_start, start, up, rows, at[p], room[p], most)
         if fits.all():
             break
-        for p in range(parts):  # twice the room where it was short
+        for p in range(parts):  # more room where it was short
             if not fits[p]:
-                room[p] = 2 * room[p] + 27 * most
+                room[p] += room[p] // 4 + 27 * most
     m = ends[0]  # close the gaps between the parts' rows
     for p in range(1, parts):
         shift = at[p] - m
@@ -307,6 +316,25 @@ def _build(positions, radii, label, flag, built, box, side, skin, cell_start,
 
 
 # ------------------------------------------------------------ the scan
+
+
+@njit(cache=True, inline="always")
+def _pick(x0, x1, x2, positions, j, box, inverse_box, picked, image, m):
+    """Image vector from sphere j to (x0, x1, x2), written to slot m of
+    ``picked`` and ``image`` (kept only if the caller moves m on). The
+    nearest image by a product where ``min_image`` divides: the two agree
+    for every pair closer than half the box, the only ones that overlap."""
+    d0 = x0 - positions[j, 0]
+    d0 -= box * np.rint(d0 * inverse_box)
+    d1 = x1 - positions[j, 1]
+    d1 -= box * np.rint(d1 * inverse_box)
+    d2 = x2 - positions[j, 2]
+    d2 -= box * np.rint(d2 * inverse_box)
+    picked[m] = j
+    image[m, 0] = d0
+    image[m, 1] = d1
+    image[m, 2] = d2
+    return d0, d1, d2
 
 
 @njit(cache=True, inline="always")
@@ -345,9 +373,7 @@ def _scan_range(lo, hi, items, every, owner_lo, owner_hi, step, seed,
     ``n_handed`` and ``n_touched``.
 
     A first pass over a row picks the overlapping partners without
-    branches; a second adds them up. The minimum image here takes a product
-    where ``min_image`` divides: the two agree for every pair closer than
-    half the box, and only those can overlap.
+    branches (:func:`_pick`); a second adds them up.
     """
     inverse_box = 1.0 / box
     v_scale, s_scale = scales[0], scales[1]
@@ -369,32 +395,16 @@ def _scan_range(lo, hi, items, every, owner_lo, owner_hi, step, seed,
         if every and mono:  # the common case, with nothing else to look up
             for q in range(first, stop):
                 j = rows[q]
-                d0 = x0 - positions[j, 0]
-                d0 -= box * np.rint(d0 * inverse_box)
-                d1 = x1 - positions[j, 1]
-                d1 -= box * np.rint(d1 * inverse_box)
-                d2 = x2 - positions[j, 2]
-                d2 -= box * np.rint(d2 * inverse_box)
-                picked[m] = j
-                image[m, 0] = d0
-                image[m, 1] = d1
-                image[m, 2] = d2
+                d0, d1, d2 = _pick(x0, x1, x2, positions, j, box, inverse_box,
+                                   picked, image, m)
                 m += d0 * d0 + d1 * d1 + d2 * d2 < contact2
         else:
             for q in range(first, stop):
                 j = rows[q]
-                d0 = x0 - positions[j, 0]
-                d0 -= box * np.rint(d0 * inverse_box)
-                d1 = x1 - positions[j, 1]
-                d1 -= box * np.rint(d1 * inverse_box)
-                d2 = x2 - positions[j, 2]
-                d2 -= box * np.rint(d2 * inverse_box)
+                d0, d1, d2 = _pick(x0, x1, x2, positions, j, box, inverse_box,
+                                   picked, image, m)
                 if not mono:
                     contact2 = (ri + radii[j]) ** 2
-                picked[m] = j
-                image[m, 0] = d0
-                image[m, 1] = d1
-                image[m, 2] = d2
                 # a candidate below i met the pair in its own scan
                 m += ((d0 * d0 + d1 * d1 + d2 * d2 < contact2)
                       & ((q < middle) | (flag[j] == 0)))
@@ -500,7 +510,8 @@ def _gather(p, lo, hi, every, cand, n_cand, touched, n_touched, active, n_active
     """The new active spheres of part p (numbers lo..hi - 1) into
     ``active[lo:]``: candidates (or, with ``every``, all its spheres) with
     contacts, then the spheres first touched. Their flags mark them as the
-    next candidates, and their loss shares go to ``shares`` by label."""
+    next candidates, and their loss shares go to ``shares`` by label (the
+    shares, and a byte that marks them)."""
     m = 0
     if every:
         for i in range(lo, hi):
@@ -521,7 +532,8 @@ def _gather(p, lo, hi, every, cand, n_cand, touched, n_touched, active, n_active
     for a in range(lo, lo + m):
         i = active[a]
         flag[i] = 1
-        shares[label[i]] = from_fixed(share[i], s_scale)
+        shares[0][label[i]] = from_fixed(share[i], s_scale)
+        shares[1][label[i]] = 1
     n_active[p] = m
 
 
@@ -556,7 +568,7 @@ def _move_part(p, lo, factor_kind, scale, spread, seed, step, factors, active,
         total[i, 2] = 0
         count[i] = 0
         share[i] = 0
-        shares[label[i]] = 0.0
+        shares[1][label[i]] = 0  # the share itself is left: unmarked, unread
     moved[p] = far
 
 
@@ -570,36 +582,70 @@ def _clear_part(p, lo, active, n_active, label, total, count, share, shares):
         total[i, 2] = 0
         count[i] = 0
         share[i] = 0
-        shares[label[i]] = 0.0
+        shares[1][label[i]] = 0  # the share itself is left: unmarked, unread
 
 
 @njit(cache=True)
-def _candidates_from_flags(bounds, flag, cand, n_cand):
-    """Each part's candidates from the flags, in number order."""
-    for p in range(bounds.shape[0] - 1):
-        m = 0
-        for i in range(bounds[p], bounds[p + 1]):
-            if flag[i]:
-                cand[bounds[p] + m] = i
-                m += 1
-        n_cand[p] = m
+def _after_build(p, bounds, flag, cand, n_cand, start, rows, cross):
+    """Part p's candidates from the flags, in number order, and its listed
+    pairs whose partner belongs to another part: the most contacts it can
+    hand over."""
+    lo, hi = bounds[p], bounds[p + 1]
+    m = 0
+    c = 0
+    for i in range(lo, hi):
+        if flag[i]:
+            cand[lo + m] = i
+            m += 1
+        for q in range(start[i], start[i + 1]):
+            j = rows[q]
+            c += not lo <= j < hi
+    n_cand[p] = m
+    cross[p] = c
+
+
+@njit(cache=True, parallel=True)
+def _after_build_parallel(bounds, flag, cand, n_cand, start, rows, cross):
+    for p in prange(bounds.shape[0] - 1):
+        _after_build(p, bounds, flag, cand, n_cand, start, rows, cross)
 
 
 @njit(cache=True)
-def _cross_entries(bounds, start, up, rows, cross):
-    """Per part, the listed pairs met from its spheres whose partner
-    belongs to another part: the most contacts it can hand over."""
-    for p in range(bounds.shape[0] - 1):
-        lo, hi = bounds[p], bounds[p + 1]
-        c = 0
-        for i in range(lo, hi):
-            for q in range(start[i], start[i + 1]):
-                j = rows[q]
-                c += not lo <= j < hi
-        cross[p] = c
+def _parts_after_build(bounds, flag, cand, n_cand, start, rows, cross, hand_at,
+                       handed):
+    """Each part's candidates and room for what it hands over; returns
+    ``handed`` (a new array if it was too short)."""
+    parts = bounds.shape[0] - 1
+    if parts > 1 and bounds[parts] >= _PARALLEL_MIN:
+        _after_build_parallel(bounds, flag, cand, n_cand, start, rows, cross)
+    else:
+        for p in range(parts):
+            _after_build(p, bounds, flag, cand, n_cand, start, rows, cross)
+    if parts == 1:
+        cross[0] = 0  # nothing to hand over
+    for p in range(parts):
+        hand_at[p + 1] = hand_at[p] + cross[p]
+    if handed.shape[0] < hand_at[parts]:
+        handed = np.empty((hand_at[parts], 5), dtype=np.int64)
+    return handed
 
 
 # ------------------------------------------------------------ one step
+
+
+@njit(cache=True)
+def _loss(shares, marked):
+    """The marked shares summed in label order, as the reference adds up
+    those of the active spheres; unmarked labels are skipped eight at a
+    time."""
+    words = marked.view(np.uint64)
+    loss = 0.0
+    for w in range(words.shape[0]):
+        if words[w] != 0:
+            for i in range(8 * w, 8 * w + 8):
+                if marked[i]:
+                    loss += shares[i]
+    return loss
 
 
 @njit(cache=True)
@@ -679,12 +725,8 @@ def _advance_kernel(
         rows, widest = _build(positions, radii, label, flag, built, box, side,
                               skin, cell_start, start, up, rows, room, bounds, order,
                               touched)
-        _candidates_from_flags(bounds, flag, cand, n_cand)
-        _cross_entries(bounds, start, up, rows, cross)
-        for p in range(parts):
-            hand_at[p + 1] = hand_at[p] + cross[p]
-        if handed.shape[0] < hand_at[parts]:
-            handed = np.empty((hand_at[parts], 5), dtype=np.int64)
+        handed = _parts_after_build(bounds, flag, cand, n_cand, start, rows, cross,
+                                    hand_at, handed)
     while True:
         n_cands = n_cand.sum()
         every = 2 * n_cands > n  # a sweep of the half list costs less
@@ -708,8 +750,7 @@ def _advance_kernel(
         absorbed = actives == 0
         loss = 0.0
         if record_due(t, t_stop, record_every, actives):
-            for i in range(n):  # label order, as the reference adds them
-                loss += shares[i]
+            loss = _loss(shares[0], shares[1])
         n_records = take_record(t, t_stop, record_every, actives, n, loss,
                                 rec_times, rec_active, rec_loss, n_records)
         # the active spheres are the next scan's candidates
@@ -745,21 +786,17 @@ def _advance_kernel(
             rows, widest = _build(positions, radii, label, flag, built, box,
                                   side, skin, cell_start, start, up, rows, room,
                                   bounds, order, touched)
-            _candidates_from_flags(bounds, flag, cand, n_cand)
-            _cross_entries(bounds, start, up, rows, cross)
-            for p in range(parts):
-                hand_at[p + 1] = hand_at[p] + cross[p]
-            if handed.shape[0] < hand_at[parts]:
-                handed = np.empty((hand_at[parts], 5), dtype=np.int64)
+            handed = _parts_after_build(bounds, flag, cand, n_cand, start, rows,
+                                        cross, hand_at, handed)
 
 
-class PairEngine:
+class PairEngine(HeldEngine):
     """State of the pair-list engine for one run.
 
     ``advance`` takes the arguments and returns the values of
-    ``dynamics._advance_reference`` (it ignores the reference engine's
-    cell arrays and hands ``slots`` back unchanged). The state lives here
-    between calls, so a run split into chunks costs no extra full scans.
+    ``dynamics._advance_reference`` (see ``_engine.HeldEngine``). The state
+    lives here between calls, so a run split into chunks costs no extra
+    full scans.
 
     Parameters
     ----------
@@ -782,6 +819,7 @@ class PairEngine:
         skin = DEFAULT_SKIN if skin is None else float(skin)
         self.box = float(box)
         self.skin = skin * max_contact
+        self.max_contact = float(max_contact)
         self.side = _side(n, box, max_contact + self.skin)
         self.scales = fixed_scales(n, max_contact)
         self.n = n
@@ -798,18 +836,20 @@ class PairEngine:
         self.total = np.zeros((n, 3), dtype=np.int64)
         self.count = np.zeros(n, dtype=np.int32)
         self.share = np.zeros(n, dtype=np.int64)
-        self.shares = np.zeros(n)
+        # loss shares by label, and a byte per label marking the active ones
+        self.shares = (np.zeros(n), np.zeros(-(-n // 8) * 8, dtype=np.uint8))
         self.factors = np.zeros(1)
         self.items = np.empty(0, dtype=np.int32)
         self.item_labels = np.empty(0, dtype=np.int32)
         self.touched = np.empty(n, dtype=np.int32)
         self.handed = np.empty((0, 5), dtype=np.int64)
+        self.events = np.empty(n, dtype=np.uint8)  # scratch for renumbering
         self.radii = None
         self.bounds = None
-        self.t_state = None  # the step whose start state has been scanned
-        self._held = None  # positions left in the engine's numbering
 
-    def _prepare(self, radii, factor_kind):
+    def _prepare(self, positions, radii, per_side, offsets, factor_kind):
+        """A fresh start: the kernel numbers the positions at its first
+        build (returns True: they are numbered)."""
         n = self.n
         parts = int(self.parts or get_num_threads())
         parts = max(1, min(parts, n))
@@ -823,8 +863,12 @@ class PairEngine:
         self.cross = np.zeros(parts, dtype=np.int64)
         self.hand_at = np.zeros(parts + 1, dtype=np.int64)
         self.state = np.zeros(1, dtype=np.int64)  # the longest row
-        # room for each part's rows, for a first guess 16 partners a sphere
-        self.room = np.diff(self.bounds) * 16
+        # room for each part's rows: at first the partners an ideal gas
+        # would have within the listing distance, and a tenth more
+        reach = self.max_contact + self.skin
+        density = (n - 1) / self.box**3
+        guess = 1.1 * density * 4.0 / 3.0 * np.pi * reach**3 + 1.0
+        self.room = (np.diff(self.bounds) * guess).astype(np.int64) + 64
         if factor_kind == FACTOR_BATCH:
             self.factors = np.zeros(n)
             self.items = np.empty(n, dtype=np.int32)
@@ -838,56 +882,22 @@ class PairEngine:
         self.total[:] = 0
         self.count[:] = 0
         self.share[:] = 0
-        self.shares[:] = 0.0
+        self.shares[0][:] = 0.0
+        self.shares[1][:] = 0
+        return True
 
-    def advance(self, positions, radii, box, per_side, offsets, cell_of, slots,
-                counts, seed, factor_kind, scale, spread, batch_size, weight_kind,
-                weight_param, t_start, t_stop, record_every, rec_times, rec_active,
-                rec_loss, n_records, keep_numbering=False):
-        """Steps t_start .. t_stop - 1, as ``_advance_reference``.
-
-        The positions are put in the engine's numbering for the call. With
-        ``keep_numbering`` they stay in it, and the next call on the same
-        array goes on from there; :meth:`restore` puts them back in the
-        caller's numbering (a failing call always does).
-        """
-        # a call that fails leaves no state to continue from
-        fresh, self.t_state = self.t_state != t_start, None
-        if self._held is not None and (fresh or positions is not self._held):
-            self.restore()
-        if fresh:
-            self._prepare(radii, factor_kind)
-        elif self._held is None:
-            _renumber(positions, self.label, self.flag_scratch(), True)
-        self._held = positions
-        try:
-            (t, n_records, absorbed, self.rows, self.handed, self.cand, self.active,
-             self.n_cand, self.n_active) = _advance_kernel(
-                positions, self.radii, self.label, self.built, seed, factor_kind,
-                scale, spread, batch_size, weight_kind, weight_param, t_start,
-                t_stop, record_every, rec_times, rec_active, rec_loss, n_records,
-                fresh, self.box, self.side, self.skin, self.scales, self.bounds,
-                self.cell_start, self.start, self.up, self.rows, self.room,
-                self.order, self.flag, self.cand, self.n_cand,
-                self.active, self.n_active, self.total, self.count, self.share,
-                self.shares, self.factors, self.items, self.item_labels,
-                self.handed, self.hand_at, self.n_handed, self.touched,
-                self.n_touched, self.moved, self.cross, self.state)
-        except BaseException:
-            self.restore()
-            raise
-        if not keep_numbering:
-            self.restore()
-        self.t_state = t
-        return t, n_records, absorbed, slots
-
-    def flag_scratch(self):
-        """A byte per sphere of scratch for renumbering."""
-        return np.empty(self.n, dtype=np.uint8)
-
-    def restore(self):
-        """Put positions left in the engine's numbering (``keep_numbering``)
-        back in the caller's; nothing to do if there are none."""
-        held, self._held = self._held, None
-        if held is not None:
-            _renumber(held, self.label, self.flag_scratch(), False)
+    def _kernel(self, positions, seed, factor_kind, scale, spread, batch_size,
+                weight_kind, weight_param, t_start, t_stop, record_every,
+                rec_times, rec_active, rec_loss, n_records, fresh):
+        (t, n_records, absorbed, self.rows, self.handed, self.cand, self.active,
+         self.n_cand, self.n_active) = _advance_kernel(
+            positions, self.radii, self.label, self.built, seed, factor_kind,
+            scale, spread, batch_size, weight_kind, weight_param, t_start, t_stop,
+            record_every, rec_times, rec_active, rec_loss, n_records, fresh,
+            self.box, self.side, self.skin, self.scales, self.bounds,
+            self.cell_start, self.start, self.up, self.rows, self.room, self.order,
+            self.flag, self.cand, self.n_cand, self.active, self.n_active,
+            self.total, self.count, self.share, self.shares, self.factors,
+            self.items, self.item_labels, self.handed, self.hand_at, self.n_handed,
+            self.touched, self.n_touched, self.moved, self.cross, self.state)
+        return t, n_records, absorbed

@@ -382,19 +382,9 @@ def _run(packing, rule, steps, seed, record_every, progress, params,
         cell_of, slots, counts = grid.build(positions, packing.box)
         advance = _advance_reference
         restore = _nothing
-    else:  # an engine bit-identical to the reference: pair lists in 3D,
-        # neighbour rows in other dimensions and in the narrowest boxes
-        from . import _engine, _pairs  # they import this module
-
+    else:
         cell_of = slots = counts = None
-        if engine == "fast":
-            engine = "pairs" if _pairs.eligible(
-                packing.n, packing.dim, packing.box, packing.max_contact) else "rows"
-        if engine == "pairs":
-            fast = _pairs.PairEngine(packing.n, packing.box, packing.max_contact)
-        else:
-            fast = _engine.FastEngine(packing.n, packing.dim, packing.box,
-                                      packing.max_contact)
+        fast = fast_engine(packing, engine)
         # the positions stay in the engine's numbering from chunk to chunk
         # (renumbering 200 000 spheres takes about 10 ms) and come back in
         # the caller's before anything reads them
@@ -445,6 +435,22 @@ def _run(packing, rule, steps, seed, record_every, progress, params,
     if interrupt["hit"]:  # also after the last chunk: stop the caller too
         raise RunInterrupted(result, last)
     return result
+
+
+def fast_engine(packing, engine="fast"):
+    """The engine that runs ``packing`` bit-identically to the reference:
+    pair lists (``_pairs.PairEngine``) in 3D boxes at least three listing
+    cells wide, neighbour rows (``_engine.FastEngine``) in other dimensions
+    and in narrower boxes. ``engine`` "pairs" or "rows" asks for one."""
+    from . import _engine, _pairs  # they import this module
+
+    if engine == "fast":
+        engine = "pairs" if _pairs.eligible(
+            packing.n, packing.dim, packing.box, packing.max_contact) else "rows"
+    if engine == "pairs":
+        return _pairs.PairEngine(packing.n, packing.box, packing.max_contact)
+    return _engine.FastEngine(packing.n, packing.dim, packing.box,
+                              packing.max_contact)
 
 
 def _nothing():

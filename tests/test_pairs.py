@@ -14,7 +14,7 @@ from packing_lite import _pairs
 from packing_lite.loss import fixed_scales
 from packing_lite.neighbors import CellGrid
 
-from test_engine import DYNAMICS, _bits, _run, assert_identical
+from test_engine import DYNAMICS, _advance_in_chunks, _bits, _run, assert_identical
 
 
 def _mixture3d(n):
@@ -123,27 +123,19 @@ def test_results_do_not_depend_on_the_skin(skin, monkeypatch):
 
 def test_a_run_ends_and_goes_on_in_chunks_on_the_same_state():
     """A chunk ends on a state it has scanned; the next one scans it again
-    from the same candidates: records and positions as in one call."""
-    packing = pl.random_packing(2000, 0.5, dim=3, seed=13)
+    from the same candidates: records and positions as in one call, also
+    where most spheres have fallen inactive."""
+    packing = pl.random_packing(2000, 0.45, dim=3, seed=13)
     rule = DYNAMICS["bro"](packing)
-    grid = CellGrid(packing.box, packing.max_contact, 3, packing.n)
     outputs = []
-    for stops in ([90], [3, 4, 40, 41, 90]):
+    for stops in ([150], [3, 4, 40, 41, 120, 150]):
         engine = _pairs.PairEngine(packing.n, packing.box, packing.max_contact)
         positions = np.array(packing.positions)
-        records = [np.empty(200, dtype=np.int64), np.empty(200), np.empty(200)]
-        t, n = 0, 0
-        for stop in stops:
-            t, n, _, _ = engine.advance(
-                positions, packing.radii, packing.box, grid.per_side, grid.offsets,
-                None, None, None, 4, rule.factor_kind, rule.scale, rule.spread,
-                rule.batch_size, rule.weight_kind, rule.weight_param, t, stop, 1,
-                *records, n, keep_numbering=True)
-            if stop != stops[-1] and records[0][n - 1] == t:
-                n -= 1
+        records = _advance_in_chunks(engine, positions, packing, rule, stops, True)
         engine.restore()
-        outputs.append((positions, [r[:n] for r in records]))
+        outputs.append((positions, records))
     (one, rec_one), (many, rec_many) = outputs
+    assert rec_one[1][-1] < 0.5  # scanning the candidates only
     assert np.array_equal(_bits(one), _bits(many))
     for a, b in zip(rec_one, rec_many):
         assert np.array_equal(_bits(a), _bits(b))

@@ -268,8 +268,9 @@ def _list_rows(bounds, positions, radii, box, side, skin, cell_start, start, up,
     while True:
         for p in range(parts):
             at[p + 1] = at[p] + room[p]
-        if rows.shape[0] < at[parts]:
-            rows = np.empty(at[parts], dtype=rows.dtype)
+        if rows.shape[0] < at[parts]:  # with room to grow: pages never
+            # written take no memory
+            rows = np.empty(at[parts] + at[parts] // 2, dtype=rows.dtype)
         if parts > 1 and n >= _PARALLEL_MIN:
             _list_parallel(bounds, positions, radii, box, side, skin, cell_start,
                            start, up, rows, at, ends, widths, fits, most)
@@ -295,23 +296,25 @@ def _list_rows(bounds, positions, radii, box, side, skin, cell_start, start, up,
     for p in range(parts):  # the next build's room: this one's and a little
         used = ends[p] - at[p]
         room[p] = used + used // 16 + 27 * most
-    if rows.shape[0] > room.sum() + room.sum() // 4:  # a first guess too large
-        rows = rows[:room.sum()].copy()
     return rows, widths.max()
 
 
 @njit(cache=True)
 def _build(positions, radii, label, flag, built, box, side, skin, cell_start,
-           start, up, rows, room, bounds, order, scratch_int):
+           start, up, rows, room, bounds, order, scratch, scratch_int):
     """Number the spheres by cell and list their pairs; returns the rows
     (a new array if the old one was too short) and the longest row's
-    length. ``built`` (overwritten here) and ``scratch_int`` are scratch
-    for the renumbering."""
+    length. ``order``, ``scratch`` and ``scratch_int`` are scratch for the
+    renumbering. ``built`` keeps the positions of the build, in units of
+    the box and in single precision (the moves allow for its rounding)."""
     _sort_by_cell(positions, label, radii, flag, side, side / box, cell_start,
-                  order, built[:, 0], scratch_int)
+                  order, scratch, scratch_int)
     rows, widest = _list_rows(bounds, positions, radii, box, side, skin, cell_start,
                               start, up, rows, room)
-    built[:] = positions
+    inverse_box = 1.0 / box
+    for i in range(positions.shape[0]):
+        for k in range(3):
+            built[i, k] = positions[i, k] * inverse_box
     return rows, widest
 
 
@@ -366,7 +369,7 @@ def _scan_range(lo, hi, items, every, owner_lo, owner_hi, step, seed,
 
     A candidate meets its partners numbered above it, and those below that
     are not candidates (``flag``). Contacts of spheres numbered in
-    [owner_lo, owner_hi) go into ``total``, ``count`` and ``share`` in
+    [owner_lo, owner_hi) go into ``total``, ``share`` and ``count`` (1: has one) in
     place; those of others are appended to ``handed`` (number, three vector
     terms, share term) from ``n_handed`` on. Spheres first touched that are
     not candidates are appended to ``touched``. Returns the new
@@ -468,7 +471,7 @@ def _scan_range(lo, hi, items, every, owner_lo, owner_hi, step, seed,
                 total[j, 1] += t1
                 total[j, 2] += t2
                 share[j] += term
-                count[j] += 1
+                count[j] = 1
             else:
                 handed[n_handed, 0] = j
                 handed[n_handed, 1] = t0
@@ -480,7 +483,7 @@ def _scan_range(lo, hi, items, every, owner_lo, owner_hi, step, seed,
         total[i, 1] += v1
         total[i, 2] += v2
         share[i] += s_i
-        count[i] += m
+        count[i] = 1
     return n_handed, n_touched
 
 
@@ -500,7 +503,7 @@ def _take_handed(handed, n_handed, owner_lo, owner_hi, every, flag, total, count
         total[j, 1] += handed[h, 2]
         total[j, 2] += handed[h, 3]
         share[j] += handed[h, 4]
-        count[j] += 1
+        count[j] = 1
     return n_touched
 
 
@@ -560,7 +563,7 @@ def _move_part(p, lo, factor_kind, scale, spread, seed, step, factors, active,
                 x = wrap(positions[i, k] + f * (np.float64(total[i, k]) * inverse),
                          box)
                 positions[i, k] = x
-                d = _image(x - built[i, k], box, half)
+                d = _image(x - np.float64(built[i, k]) * box, box, half)
                 d2 += d * d
             far |= d2 > limit2
         total[i, 0] = 0
@@ -710,21 +713,24 @@ def _advance_kernel(
     positions, radii, label, built, seed, factor_kind, scale, spread, batch_size,
     weight_kind, weight_param, t_start, t_stop, record_every, rec_times,
     rec_active, rec_loss, n_records, fresh, box, side, skin, scales, bounds,
-    cell_start, start, up, rows, room, order, flag, cand, n_cand,
+    cell_start, start, up, rows, room, flag, cand, n_cand,
     active, n_active, total, count, share, shares, factors, items, item_labels,
     handed, hand_at, n_handed, touched, n_touched, moved, cross, state,
 ):
     n = positions.shape[0]
     parts = bounds.shape[0] - 1
-    limit = 0.5 * skin * (1.0 - _MARGIN)
+    # half the skin, less the rounding of the single-precision positions of
+    # the build (2^-24 of the box a coordinate, and the product by the box);
+    # at 0, every move rebuilds
+    limit = max(0.0, 0.5 * skin * (1.0 - _MARGIN) - 4.0 * box * 2.0**-24)
     limit2 = limit * limit
     t = t_start
     widest = state[0]
     if fresh:  # every sphere is a candidate
         flag[:] = 1
         rows, widest = _build(positions, radii, label, flag, built, box, side,
-                              skin, cell_start, start, up, rows, room, bounds, order,
-                              touched)
+                              skin, cell_start, start, up, rows, room, bounds,
+                              active, shares[0], touched)
         handed = _parts_after_build(bounds, flag, cand, n_cand, start, rows, cross,
                                     hand_at, handed)
     while True:
@@ -783,9 +789,11 @@ def _advance_kernel(
                            scales[0], limit2, total, count, share, shares, moved)
         t += 1
         if moved[:parts].any():
+            # the lists of the last step's candidates and the shares (all
+            # unmarked) are free: scratch for the renumbering
             rows, widest = _build(positions, radii, label, flag, built, box,
                                   side, skin, cell_start, start, up, rows, room,
-                                  bounds, order, touched)
+                                  bounds, active, shares[0], touched)
             handed = _parts_after_build(bounds, flag, cand, n_cand, start, rows,
                                         cross, hand_at, handed)
 
@@ -824,17 +832,16 @@ class PairEngine(HeldEngine):
         self.scales = fixed_scales(n, max_contact)
         self.n = n
         self.label = np.arange(n, dtype=np.int32)
-        self.built = np.empty((n, 3))
+        self.built = np.empty((n, 3), dtype=np.float32)
         self.cell_start = np.empty(self.side**3 + 1, dtype=np.int64)
         self.start = np.empty(n + 1, dtype=np.int64)
         self.up = np.empty(n, dtype=np.int32)
         self.rows = np.empty(0, dtype=np.int32)
-        self.order = np.empty(n, dtype=np.int32)
         self.flag = np.zeros(n, dtype=np.uint8)
         self.cand = np.empty(n, dtype=np.int32)
         self.active = np.empty(n, dtype=np.int32)
         self.total = np.zeros((n, 3), dtype=np.int64)
-        self.count = np.zeros(n, dtype=np.int32)
+        self.count = np.zeros(n, dtype=np.uint8)  # 1: has a contact
         self.share = np.zeros(n, dtype=np.int64)
         # loss shares by label, and a byte per label marking the active ones
         self.shares = (np.zeros(n), np.zeros(-(-n // 8) * 8, dtype=np.uint8))
@@ -863,11 +870,12 @@ class PairEngine(HeldEngine):
         self.cross = np.zeros(parts, dtype=np.int64)
         self.hand_at = np.zeros(parts + 1, dtype=np.int64)
         self.state = np.zeros(1, dtype=np.int64)  # the longest row
-        # room for each part's rows: at first the partners an ideal gas
-        # would have within the listing distance, and a tenth more
-        reach = self.max_contact + self.skin
-        density = (n - 1) / self.box**3
-        guess = 1.1 * density * 4.0 / 3.0 * np.pi * reach**3 + 1.0
+        # room for each part's rows: at first the partners an ideal gas (a
+        # random start) would have within the listing distance, and a tenth
+        # more; a part that needs more takes a quarter more and lists again
+        # (in units of the box: no overflow or underflow at any scale)
+        reach = (self.max_contact + self.skin) / self.box
+        guess = 1.1 * (n - 1) * 4.0 / 3.0 * np.pi * reach**3 + 1.0
         self.room = (np.diff(self.bounds) * guess).astype(np.int64) + 64
         if factor_kind == FACTOR_BATCH:
             self.factors = np.zeros(n)
@@ -895,8 +903,7 @@ class PairEngine(HeldEngine):
             scale, spread, batch_size, weight_kind, weight_param, t_start, t_stop,
             record_every, rec_times, rec_active, rec_loss, n_records, fresh,
             self.box, self.side, self.skin, self.scales, self.bounds,
-            self.cell_start, self.start, self.up, self.rows, self.room, self.order,
-            self.flag, self.cand, self.n_cand, self.active, self.n_active,
+            self.cell_start, self.start, self.up, self.rows, self.room, self.flag, self.cand, self.n_cand, self.active, self.n_active,
             self.total, self.count, self.share, self.shares, self.factors,
             self.items, self.item_labels, self.handed, self.hand_at, self.n_handed,
             self.touched, self.n_touched, self.moved, self.cross, self.state)

@@ -3,7 +3,7 @@
 Each number is a hash of (seed, step, two integer labels, stream), so it
 does not depend on the order in which particles are visited or on how many
 threads visit them. This is what makes a run bit-identical for one seed
-whatever the thread count, and what lets the active-set engine and the
+whatever the thread count, and what lets the fast engines and the
 reference engine draw exactly the same numbers.
 """
 

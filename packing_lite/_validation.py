@@ -14,8 +14,8 @@ import numpy as np
 
 __all__ = []
 
-#: Most spheres a packing may hold: the active-set engine indexes spheres
-#: with 32-bit integers.
+#: Most spheres a packing may hold: the fast engines index spheres with
+#: 32-bit integers.
 MAX_SPHERES = 2**31 - 1
 
 #: Most step numbers a run may reach: step counters are 64-bit integers.

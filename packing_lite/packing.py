@@ -142,9 +142,10 @@ class Packing:
     @property
     def phi(self):
         """Volume fraction: total sphere volume over box volume."""
-        volume = np.sum(_ball_volumes(self._radii, self.dim))
-        with np.errstate(over="ignore", under="ignore"):  # 0 in vast boxes
-            return float(volume / np.float64(self._box) ** self.dim)
+        # radii in units of the box: no overflow or underflow at any scale
+        # (0 where the spheres are vanishingly small against the box)
+        with np.errstate(under="ignore"):
+            return float(np.sum(_ball_volumes(self._radii / self._box, self.dim)))
 
     @property
     def max_contact(self):

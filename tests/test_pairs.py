@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import packing_lite as pl
-from packing_lite import _pairs
+from packing_lite import _pairs, dynamics
 from packing_lite.loss import fixed_scales
 from packing_lite.neighbors import CellGrid
 
@@ -55,8 +55,11 @@ def test_rows_hold_every_close_pair_once_partners_above_first(radius):
     engine, positions = _engine_after(packing, DYNAMICS["bro"](packing), 30)
     radii = np.broadcast_to(engine.radii, (n,)) if engine.radii.shape[0] == 1 \
         else engine.radii
-    # the list was built from the positions of its last build
-    want, r, limit = _close_pairs(engine.built, radii, packing.box, engine.skin)
+    # the list was built from the positions of its last build (kept in
+    # single precision: allow for their rounding)
+    built = engine.built.astype(np.float64) * packing.box
+    want, _, _ = _close_pairs(built, radii, packing.box, engine.skin - 1e-5)
+    _, r, limit = _close_pairs(built, radii, packing.box, engine.skin + 1e-5)
     listed = set()
     for i in range(n):
         row = engine.rows[engine.start[i]:engine.start[i + 1]].tolist()
@@ -67,24 +70,28 @@ def test_rows_hold_every_close_pair_once_partners_above_first(radius):
     assert want <= listed
     # nothing far beyond the listing distance is listed either
     i, j = np.array(sorted(listed)).T
-    assert np.all(r[i, j] < limit[i, j] * (1 + 1e-9))
+    assert np.all(r[i, j] < limit[i, j])
     # and every sphere has moved less than half the skin since
-    moved = positions - engine.built
+    moved = positions - built
     moved -= packing.box * np.round(moved / packing.box)
-    assert np.max(np.sqrt(np.sum(moved**2, axis=1))) <= 0.5 * engine.skin
+    assert np.max(np.sqrt(np.sum(moved**2, axis=1))) <= 0.5 * engine.skin + 1e-5
 
 
 def test_spheres_are_numbered_cell_by_cell_and_labels_follow():
     packing = pl.random_packing(800, 0.6, dim=3, seed=8)
-    engine, positions = _engine_after(packing, DYNAMICS["bro"](packing), 10)
+    rule = DYNAMICS["bro"](packing)
+    engine, positions = _engine_after(packing, rule, 0)  # the first build only
     label = engine.label
     assert np.array_equal(np.sort(label), np.arange(packing.n))
+    assert np.array_equal(_bits(positions), _bits(packing.positions[label]))
     width = packing.box / engine.side
-    cells = np.minimum((engine.built / width).astype(int), engine.side - 1)
+    cells = np.minimum((positions / width).astype(int), engine.side - 1)
     flat = (cells[:, 0] * engine.side + cells[:, 1]) * engine.side + cells[:, 2]
     assert np.all(np.diff(flat) >= 0)
-    engine.restore()  # the positions go back to the caller's numbering
-    result = _run(packing, DYNAMICS["bro"](packing), "reference", steps=10, seed=9)
+    # after steps and builds, restore hands back the caller's numbering
+    engine, positions = _engine_after(packing, rule, 10)
+    engine.restore()
+    result = _run(packing, rule, "reference", steps=10, seed=9)
     assert np.array_equal(_bits(positions), _bits(result.packing.positions))
 
 
@@ -175,6 +182,18 @@ def test_the_engine_arrays_take_less_than_175_bytes_a_sphere(monkeypatch):
     total = sum(v.nbytes for k, v in vars(engine).items()
                 if isinstance(v, np.ndarray) and k != "_held")
     assert total / packing.n < 175
+
+
+@pytest.mark.parametrize("scale", [1e-110, 1e-106, 1e103])
+def test_boxes_of_any_scale_run_as_the_reference(scale):
+    """Regression: the first guess of the rows' size divided by the box
+    cubed, which overflowed or underflowed at such scales."""
+    base = pl.random_packing(200, 0.5, dim=3, seed=4)
+    packing = pl.Packing(base.positions * scale, base.box * scale,
+                         radius=0.5 * scale)
+    rule = dynamics._bro_rule(packing, 0.02 * scale, "particle")[0]
+    assert_identical(_run(packing, rule, "pairs", steps=20),
+                     _run(packing, rule, "reference", steps=20))
 
 
 def test_fast_runs_use_the_pair_lists_in_3d_only():

@@ -834,7 +834,9 @@ class PairEngine(HeldEngine):
         self.label = np.arange(n, dtype=np.int32)
         self.built = np.empty((n, 3), dtype=np.float32)
         self.cell_start = np.empty(self.side**3 + 1, dtype=np.int64)
-        self.start = np.empty(n + 1, dtype=np.int64)
+        # row starts: 4 bytes while the rows (about 11 entries a sphere at
+        # phi = 0.6, rarely more than 20) cannot pass 2^31 entries
+        self.start = np.empty(n + 1, dtype=np.int32 if n < 2**26 else np.int64)
         self.up = np.empty(n, dtype=np.int32)
         self.rows = np.empty(0, dtype=np.int32)
         self.flag = np.zeros(n, dtype=np.uint8)
@@ -903,7 +905,8 @@ class PairEngine(HeldEngine):
             scale, spread, batch_size, weight_kind, weight_param, t_start, t_stop,
             record_every, rec_times, rec_active, rec_loss, n_records, fresh,
             self.box, self.side, self.skin, self.scales, self.bounds,
-            self.cell_start, self.start, self.up, self.rows, self.room, self.flag, self.cand, self.n_cand, self.active, self.n_active,
+            self.cell_start, self.start, self.up, self.rows, self.room, self.flag,
+            self.cand, self.n_cand, self.active, self.n_active,
             self.total, self.count, self.share, self.shares, self.factors,
             self.items, self.item_labels, self.handed, self.hand_at, self.n_handed,
             self.touched, self.n_touched, self.moved, self.cross, self.state)

@@ -74,9 +74,9 @@ _VARIANTS = {
 #: starts (tens of microseconds each).
 MAX_RUNS = 10**6
 #: Bytes per sphere a run may need, checked against the machine's memory
-#: before a sweep starts: 190 were measured in 3D (README, "Limits"); the
-#: margin and the share per dimension cover the coordinates' arrays and the
-#: longer neighbour rows of denser or higher-dimensional packings.
+#: before a sweep starts: about 200 were measured in 3D (README,
+#: "Limits"); the share per dimension covers the coordinates' arrays and
+#: the longer neighbour lists of denser or higher-dimensional packings.
 _RUN_BYTES = 200
 _RUN_BYTES_PER_DIM = 20
 

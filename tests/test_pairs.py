@@ -96,7 +96,8 @@ def test_spheres_are_numbered_cell_by_cell_and_labels_follow():
 
 
 @pytest.mark.parametrize("parts", [1, 2, 3, 5])
-@pytest.mark.parametrize("name", ["bro", "sgd-fraction", "bro-nonreciprocal", "sgd-pair"])
+@pytest.mark.parametrize("name", ["bro", "sgd-fraction", "bro-nonreciprocal",
+                                  "sgd-pair"])
 def test_any_number_of_parts_gives_the_reference_run(name, parts, monkeypatch):
     """Parts hand the contacts of each other's spheres over; run serially
     here, they must give the reference's bits, through the sweep of every

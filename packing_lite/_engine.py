@@ -122,11 +122,11 @@ _LEFT_SKIN = 4  # moved more than the skin since its row was built
 #
 # ``geo`` bundles the constants of a run: (box, exact, per_side, bits,
 # sentinel, shift, side, inv_width, extra, vector scale, share scale).
-# per_side is the reference
-# grid's cells per side, ``bits`` the bits per coordinate of a packed
-# reference cell, ``sentinel`` the number of cell offsets (the rank given
-# to cells that are not neighbours), ``shift`` where a row entry's rank
-# starts, side and inv_width the listing grid, ``extra`` = 3 h + margin.
+# per_side is the reference grid's cells per side, ``bits`` the bits per
+# coordinate of a packed reference cell, ``sentinel`` the number of cell
+# offsets (the rank given to cells that are not neighbours), ``shift`` where
+# a row entry's rank starts, side and inv_width the listing grid, ``extra``
+# = 3 h + margin.
 # ``exact`` asks for ``min_image`` itself, needed only in boxes less than
 # two contact distances wide. The scales are those of ``loss.fixed_scales``.
 

@@ -57,8 +57,8 @@ DEFAULT_SKIN = 0.3
 # A sphere's move is checked against h / 2 shrunk by this fraction, which
 # covers the rounding of the distances (about 1e-16 of the box).
 _MARGIN = 1e-9
-# Serial below this many candidates: a parallel loop costs microseconds to
-# start. Results do not depend on it.
+# Serial below this many candidates (spheres, for a build): a parallel loop
+# costs microseconds to start. Results do not depend on it.
 _PARALLEL_MIN = 512
 
 
@@ -358,6 +358,23 @@ def _weights(weight_kind, weight_param, seed, step, li, lj):
     return w, w
 
 
+@njit(cache=True, inline="always")
+def _add_contact(j, t0, t1, t2, term, every, flag, total, share, count, touched,
+                 n_touched):
+    """Add one contact's terms to sphere j; a sphere first touched that is
+    not a candidate is appended to ``touched``. Returns the new
+    ``n_touched``."""
+    if count[j] == 0 and not every and not flag[j]:
+        touched[n_touched] = j
+        n_touched += 1
+    total[j, 0] += t0
+    total[j, 1] += t1
+    total[j, 2] += t2
+    share[j] += term
+    count[j] = 1
+    return n_touched
+
+
 @njit(cache=True)
 def _scan_range(lo, hi, items, every, owner_lo, owner_hi, step, seed,
                 weight_kind, weight_param, box, scales, positions, radii, label,
@@ -369,11 +386,10 @@ def _scan_range(lo, hi, items, every, owner_lo, owner_hi, step, seed,
 
     A candidate meets its partners numbered above it, and those below that
     are not candidates (``flag``). Contacts of spheres numbered in
-    [owner_lo, owner_hi) go into ``total``, ``share`` and ``count`` (1: has one) in
-    place; those of others are appended to ``handed`` (number, three vector
-    terms, share term) from ``n_handed`` on. Spheres first touched that are
-    not candidates are appended to ``touched``. Returns the new
-    ``n_handed`` and ``n_touched``.
+    [owner_lo, owner_hi) go into ``total``, ``share`` and ``count`` (1: has
+    one) in place (:func:`_add_contact`); those of others are appended to
+    ``handed`` (number, three vector terms, share term) from ``n_handed`` on.
+    Returns the new ``n_handed`` and ``n_touched``.
 
     A first pass over a row picks the overlapping partners without
     branches (:func:`_pick`); a second adds them up.
@@ -441,10 +457,7 @@ def _scan_range(lo, hi, items, every, owner_lo, owner_hi, step, seed,
                 u0 = direction[0]
                 u1 = direction[1]
                 u2 = direction[2]
-            if weight_kind == WEIGHT_ONE:
-                w_i = w_j = 1.0
-            else:
-                w_i, w_j = _weights(weight_kind, weight_param, seed, step, li, label[j])
+            w_i, w_j = _weights(weight_kind, weight_param, seed, step, li, label[j])
             term = to_fixed(0.25 * (contact - r), s_scale)
             a0 = to_fixed(w_i * u0, v_scale)
             a1 = to_fixed(w_i * u1, v_scale)
@@ -464,14 +477,8 @@ def _scan_range(lo, hi, items, every, owner_lo, owner_hi, step, seed,
                 t1 = to_fixed(w_j * -u1, v_scale)
                 t2 = to_fixed(w_j * -u2, v_scale)
             if owner_lo <= j < owner_hi:
-                if count[j] == 0 and not every and not flag[j]:
-                    touched[n_touched] = j
-                    n_touched += 1
-                total[j, 0] += t0
-                total[j, 1] += t1
-                total[j, 2] += t2
-                share[j] += term
-                count[j] = 1
+                n_touched = _add_contact(j, t0, t1, t2, term, every, flag, total,
+                                         share, count, touched, n_touched)
             else:
                 handed[n_handed, 0] = j
                 handed[n_handed, 1] = t0
@@ -494,16 +501,10 @@ def _take_handed(handed, n_handed, owner_lo, owner_hi, every, flag, total, count
     in [owner_lo, owner_hi); returns the new ``n_touched``."""
     for h in range(n_handed):
         j = handed[h, 0]
-        if not owner_lo <= j < owner_hi:
-            continue
-        if count[j] == 0 and not every and not flag[j]:
-            touched[n_touched] = j
-            n_touched += 1
-        total[j, 0] += handed[h, 1]
-        total[j, 1] += handed[h, 2]
-        total[j, 2] += handed[h, 3]
-        share[j] += handed[h, 4]
-        count[j] = 1
+        if owner_lo <= j < owner_hi:
+            n_touched = _add_contact(j, handed[h, 1], handed[h, 2], handed[h, 3],
+                                     handed[h, 4], every, flag, total, share,
+                                     count, touched, n_touched)
     return n_touched
 
 
@@ -540,6 +541,18 @@ def _gather(p, lo, hi, every, cand, n_cand, touched, n_touched, active, n_active
     n_active[p] = m
 
 
+@njit(cache=True, inline="always")
+def _clear(i, label, total, count, share, shares):
+    """Clear sphere i's sums and unmark its share (the share itself is left:
+    unmarked, it is not read)."""
+    total[i, 0] = 0
+    total[i, 1] = 0
+    total[i, 2] = 0
+    count[i] = 0
+    share[i] = 0
+    shares[1][label[i]] = 0
+
+
 @njit(cache=True)
 def _move_part(p, lo, factor_kind, scale, spread, seed, step, factors, active,
                n_active, positions, built, label, box, v_scale, limit2, total,
@@ -566,12 +579,7 @@ def _move_part(p, lo, factor_kind, scale, spread, seed, step, factors, active,
                 d = _image(x - np.float64(built[i, k]) * box, box, half)
                 d2 += d * d
             far |= d2 > limit2
-        total[i, 0] = 0
-        total[i, 1] = 0
-        total[i, 2] = 0
-        count[i] = 0
-        share[i] = 0
-        shares[1][label[i]] = 0  # the share itself is left: unmarked, unread
+        _clear(i, label, total, count, share, shares)
     moved[p] = far
 
 
@@ -579,27 +587,24 @@ def _move_part(p, lo, factor_kind, scale, spread, seed, step, factors, active,
 def _clear_part(p, lo, active, n_active, label, total, count, share, shares):
     """Clear the sums of part p's active spheres without moving them."""
     for a in range(lo, lo + n_active[p]):
-        i = active[a]
-        total[i, 0] = 0
-        total[i, 1] = 0
-        total[i, 2] = 0
-        count[i] = 0
-        share[i] = 0
-        shares[1][label[i]] = 0  # the share itself is left: unmarked, unread
+        _clear(active[a], label, total, count, share, shares)
 
 
 @njit(cache=True)
 def _after_build(p, bounds, flag, cand, n_cand, start, rows, cross):
-    """Part p's candidates from the flags, in number order, and its listed
-    pairs whose partner belongs to another part: the most contacts it can
-    hand over."""
+    """Part p's candidates from the flags, in number order, and (with other
+    parts) its listed pairs whose partner belongs to another part: the most
+    contacts it can hand over."""
     lo, hi = bounds[p], bounds[p + 1]
+    alone = bounds.shape[0] == 2
     m = 0
     c = 0
     for i in range(lo, hi):
         if flag[i]:
             cand[lo + m] = i
             m += 1
+        if alone:
+            continue
         for q in range(start[i], start[i + 1]):
             j = rows[q]
             c += not lo <= j < hi
@@ -624,8 +629,6 @@ def _parts_after_build(bounds, flag, cand, n_cand, start, rows, cross, hand_at,
     else:
         for p in range(parts):
             _after_build(p, bounds, flag, cand, n_cand, start, rows, cross)
-    if parts == 1:
-        cross[0] = 0  # nothing to hand over
     for p in range(parts):
         hand_at[p + 1] = hand_at[p] + cross[p]
     if handed.shape[0] < hand_at[parts]:

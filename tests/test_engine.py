@@ -171,12 +171,7 @@ def _engine_after(packing, rule, steps, skin=None):
     engine = _engine.FastEngine(packing.n, packing.dim, packing.box,
                                 packing.max_contact, skin=skin)
     positions = np.array(packing.positions)
-    records = [np.empty(steps + 3, dtype=np.int64), np.empty(steps + 3),
-               np.empty(steps + 3)]
-    engine.advance(positions, packing.radii, packing.box, grid.per_side,
-                   grid.offsets, None, None, None, 9, rule.factor_kind, rule.scale,
-                   rule.spread, rule.batch_size, rule.weight_kind,
-                   rule.weight_param, 0, steps, 1, *records, 0)
+    _advance_in_chunks(engine, positions, packing, rule, [steps], False)
     return engine, grid, positions
 
 

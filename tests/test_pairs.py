@@ -12,7 +12,6 @@ import pytest
 import packing_lite as pl
 from packing_lite import _pairs, dynamics
 from packing_lite.loss import fixed_scales
-from packing_lite.neighbors import CellGrid
 
 from test_engine import DYNAMICS, _advance_in_chunks, _bits, _run, assert_identical
 
@@ -24,16 +23,10 @@ def _mixture3d(n):
 def _engine_after(packing, rule, steps, skin=None):
     """Drive the pair engine by hand; returns it and its positions (in its
     own numbering)."""
-    grid = CellGrid(packing.box, packing.max_contact, packing.dim, packing.n)
     engine = _pairs.PairEngine(packing.n, packing.box, packing.max_contact,
                                skin=skin)
     positions = np.array(packing.positions)
-    records = [np.empty(steps + 3, dtype=np.int64), np.empty(steps + 3),
-               np.empty(steps + 3)]
-    engine.advance(positions, packing.radii, packing.box, grid.per_side,
-                   grid.offsets, None, None, None, 9, rule.factor_kind, rule.scale,
-                   rule.spread, rule.batch_size, rule.weight_kind,
-                   rule.weight_param, 0, steps, 1, *records, 0, keep_numbering=True)
+    _advance_in_chunks(engine, positions, packing, rule, [steps], True)
     return engine, positions
 
 

@@ -60,6 +60,9 @@ _MARGIN = 1e-9
 # Serial below this many candidates (spheres, for a build): a parallel loop
 # costs microseconds to start. Results do not depend on it.
 _PARALLEL_MIN = 512
+# Overlapping pairs a scan collects before it adds up their contacts (8
+# bytes each: the block stays in the first-level cache).
+_BLOCK = 1024
 
 
 def eligible(n, dim, box, max_contact, skin=None):
@@ -322,21 +325,16 @@ def _build(positions, radii, label, flag, built, box, side, skin, cell_start,
 
 
 @njit(cache=True, inline="always")
-def _pick(x0, x1, x2, positions, j, box, inverse_box, picked, image, m):
-    """Image vector from sphere j to (x0, x1, x2), written to slot m of
-    ``picked`` and ``image`` (kept only if the caller moves m on). The
-    nearest image by a product where ``min_image`` divides: the two agree
-    for every pair closer than half the box, the only ones that overlap."""
+def _offset(x0, x1, x2, positions, j, box, inverse_box):
+    """Image vector from sphere j to (x0, x1, x2): the nearest image by a
+    product where ``min_image`` divides. The two agree for every pair
+    closer than half the box, the only ones that overlap."""
     d0 = x0 - positions[j, 0]
     d0 -= box * np.rint(d0 * inverse_box)
     d1 = x1 - positions[j, 1]
     d1 -= box * np.rint(d1 * inverse_box)
     d2 = x2 - positions[j, 2]
     d2 -= box * np.rint(d2 * inverse_box)
-    picked[m] = j
-    image[m, 0] = d0
-    image[m, 1] = d1
-    image[m, 2] = d2
     return d0, d1, d2
 
 
@@ -359,19 +357,25 @@ def _weights(weight_kind, weight_param, seed, step, li, lj):
 
 
 @njit(cache=True, inline="always")
-def _add_contact(j, t0, t1, t2, term, every, flag, total, share, count, touched,
-                 n_touched):
-    """Add one contact's terms to sphere j; a sphere first touched that is
-    not a candidate is appended to ``touched``. Returns the new
-    ``n_touched``."""
-    if count[j] == 0 and not every and not flag[j]:
-        touched[n_touched] = j
-        n_touched += 1
+def _add_terms(j, t0, t1, t2, term, total, share, count):
+    """Add one contact's terms to sphere j's sums."""
     total[j, 0] += t0
     total[j, 1] += t1
     total[j, 2] += t2
     share[j] += term
     count[j] = 1
+
+
+@njit(cache=True, inline="always")
+def _add_contact(j, t0, t1, t2, term, flag, total, share, count, touched,
+                 n_touched):
+    """Add one contact's terms to sphere j, which a scan from candidates
+    met; a sphere first touched that is not a candidate is appended to
+    ``touched``. Returns the new ``n_touched``."""
+    if count[j] == 0 and not flag[j]:
+        touched[n_touched] = j
+        n_touched += 1
+    _add_terms(j, t0, t1, t2, term, total, share, count)
     return n_touched
 
 
@@ -385,112 +389,125 @@ def _scan_range(lo, hi, items, every, owner_lo, owner_hi, step, seed,
     numbered above them).
 
     A candidate meets its partners numbered above it, and those below that
-    are not candidates (``flag``). Contacts of spheres numbered in
-    [owner_lo, owner_hi) go into ``total``, ``share`` and ``count`` (1: has
-    one) in place (:func:`_add_contact`); those of others are appended to
-    ``handed`` (number, three vector terms, share term) from ``n_handed`` on.
-    Returns the new ``n_handed`` and ``n_touched``.
+    are not candidates (``flag``). A first pass over the rows collects the
+    overlapping pairs without branches, as (i << 32) | j, into a block;
+    :func:`_block_contacts` adds up each full block. Sums and flags go as
+    that function says. Returns the new ``n_handed`` and ``n_touched``.
 
-    A first pass over a row picks the overlapping partners without
-    branches (:func:`_pick`); a second adds them up.
+    Two passes over long blocks, rather than over each row, leave nothing
+    to mispredict but the end of each row.
     """
     inverse_box = 1.0 / box
-    v_scale, s_scale = scales[0], scales[1]
     mono = radii.shape[0] == 1
     contact2 = (2.0 * radii[0]) ** 2
+    size = max(_BLOCK, widest)
+    found = np.empty(size, dtype=np.int64)
     direction = np.empty(3)
-    picked = np.empty(max(widest, 1), dtype=np.int64)
-    image = np.empty((max(widest, 1), 3))
+    m = 0
     for a in range(lo, hi):
+        if m + widest > size:
+            n_handed, n_touched = _block_contacts(
+                found, m, every, owner_lo, owner_hi, step, seed, weight_kind,
+                weight_param, box, scales, positions, radii, label, flag, total,
+                count, share, handed, n_handed, touched, n_touched, direction)
+            m = 0
         i = a if every else items[a]
         x0 = positions[i, 0]
         x1 = positions[i, 1]
         x2 = positions[i, 2]
         ri = _radius(radii, i)
+        key = np.int64(i) << 32
         first = start[i]
         middle = first + up[i]
-        stop = middle if every else start[i + 1]
-        m = 0
         if every and mono:  # the common case, with nothing else to look up
-            for q in range(first, stop):
+            for q in range(first, middle):
                 j = rows[q]
-                d0, d1, d2 = _pick(x0, x1, x2, positions, j, box, inverse_box,
-                                   picked, image, m)
+                d0, d1, d2 = _offset(x0, x1, x2, positions, j, box, inverse_box)
+                found[m] = key | j
                 m += d0 * d0 + d1 * d1 + d2 * d2 < contact2
         else:
+            stop = middle if every else start[i + 1]
             for q in range(first, stop):
                 j = rows[q]
-                d0, d1, d2 = _pick(x0, x1, x2, positions, j, box, inverse_box,
-                                   picked, image, m)
+                d0, d1, d2 = _offset(x0, x1, x2, positions, j, box, inverse_box)
                 if not mono:
                     contact2 = (ri + radii[j]) ** 2
+                found[m] = key | j
                 # a candidate below i met the pair in its own scan
                 m += ((d0 * d0 + d1 * d1 + d2 * d2 < contact2)
                       & ((q < middle) | (flag[j] == 0)))
-        if m == 0:
-            continue
-        li = label[i]  # the labels only for random numbers
-        v0 = np.int64(0)
-        v1 = np.int64(0)
-        v2 = np.int64(0)
-        s_i = np.int64(0)
-        for b in range(m):
-            j = picked[b]
-            d0 = image[b, 0]
-            d1 = image[b, 1]
-            d2 = image[b, 2]
-            r2 = 0.0
-            r2 += d0 * d0
-            r2 += d1 * d1
-            r2 += d2 * d2
-            contact = ri + _radius(radii, j)
-            r = np.sqrt(r2)
-            if r2 > 0.0:
-                inverse = 1.0 / r
-                u0 = d0 * inverse
-                u1 = d1 * inverse
-                u2 = d2 * inverse
+    return _block_contacts(
+        found, m, every, owner_lo, owner_hi, step, seed, weight_kind, weight_param,
+        box, scales, positions, radii, label, flag, total, count, share, handed,
+        n_handed, touched, n_touched, direction)
+
+
+@njit(cache=True)
+def _block_contacts(found, m, every, owner_lo, owner_hi, step, seed, weight_kind,
+                    weight_param, box, scales, positions, radii, label, flag, total,
+                    count, share, handed, n_handed, touched, n_touched, direction):
+    """Add the contacts of the pairs ``found[:m]`` ((i << 32) | j, sphere i
+    in [owner_lo, owner_hi)) to both partners: in place, with
+    :func:`_add_contact`, for partners numbered in [owner_lo, owner_hi);
+    appended to ``handed`` (number, three vector terms, share term) from
+    ``n_handed`` on for others. Returns the new ``n_handed`` and
+    ``n_touched``."""
+    inverse_box = 1.0 / box
+    v_scale, s_scale = scales[0], scales[1]
+    for b in range(m):
+        i = found[b] >> 32
+        j = found[b] & 0xFFFFFFFF
+        d0, d1, d2 = _offset(positions[i, 0], positions[i, 1], positions[i, 2],
+                             positions, j, box, inverse_box)
+        r2 = 0.0
+        r2 += d0 * d0
+        r2 += d1 * d1
+        r2 += d2 * d2
+        r = np.sqrt(r2)
+        li = label[i]
+        lj = label[j]
+        if r2 > 0.0:
+            inverse = 1.0 / r
+            u0 = d0 * inverse
+            u1 = d1 * inverse
+            u2 = d2 * inverse
+        else:
+            _random_direction(seed, step, min(li, lj), max(li, lj),
+                              1.0 if li < lj else -1.0, direction)
+            u0 = direction[0]
+            u1 = direction[1]
+            u2 = direction[2]
+        w_i, w_j = _weights(weight_kind, weight_param, seed, step, li, lj)
+        term = to_fixed(0.25 * (_radius(radii, i) + _radius(radii, j) - r), s_scale)
+        a0 = to_fixed(w_i * u0, v_scale)
+        a1 = to_fixed(w_i * u1, v_scale)
+        a2 = to_fixed(w_i * u2, v_scale)
+        _add_terms(i, a0, a1, a2, term, total, share, count)
+        # the partner's own terms: its unit vector is exactly -u, and
+        # rounding to the nearest integer is symmetric about zero
+        if w_j == w_i:
+            t0 = -a0
+            t1 = -a1
+            t2 = -a2
+        else:
+            t0 = to_fixed(w_j * -u0, v_scale)
+            t1 = to_fixed(w_j * -u1, v_scale)
+            t2 = to_fixed(w_j * -u2, v_scale)
+        if owner_lo <= j < owner_hi:
+            # a sweep touches no list (looking whether it should costs
+            # a third of its time)
+            if every:
+                _add_terms(j, t0, t1, t2, term, total, share, count)
             else:
-                lj = label[j]
-                _random_direction(seed, step, min(li, lj), max(li, lj),
-                                  1.0 if li < lj else -1.0, direction)
-                u0 = direction[0]
-                u1 = direction[1]
-                u2 = direction[2]
-            w_i, w_j = _weights(weight_kind, weight_param, seed, step, li, label[j])
-            term = to_fixed(0.25 * (contact - r), s_scale)
-            a0 = to_fixed(w_i * u0, v_scale)
-            a1 = to_fixed(w_i * u1, v_scale)
-            a2 = to_fixed(w_i * u2, v_scale)
-            v0 += a0
-            v1 += a1
-            v2 += a2
-            s_i += term
-            # the partner's own terms: its unit vector is exactly -u, and
-            # rounding to the nearest integer is symmetric about zero
-            if w_j == w_i:
-                t0 = -a0
-                t1 = -a1
-                t2 = -a2
-            else:
-                t0 = to_fixed(w_j * -u0, v_scale)
-                t1 = to_fixed(w_j * -u1, v_scale)
-                t2 = to_fixed(w_j * -u2, v_scale)
-            if owner_lo <= j < owner_hi:
-                n_touched = _add_contact(j, t0, t1, t2, term, every, flag, total,
+                n_touched = _add_contact(j, t0, t1, t2, term, flag, total,
                                          share, count, touched, n_touched)
-            else:
-                handed[n_handed, 0] = j
-                handed[n_handed, 1] = t0
-                handed[n_handed, 2] = t1
-                handed[n_handed, 3] = t2
-                handed[n_handed, 4] = term
-                n_handed += 1
-        total[i, 0] += v0
-        total[i, 1] += v1
-        total[i, 2] += v2
-        share[i] += s_i
-        count[i] = 1
+        else:
+            handed[n_handed, 0] = j
+            handed[n_handed, 1] = t0
+            handed[n_handed, 2] = t1
+            handed[n_handed, 3] = t2
+            handed[n_handed, 4] = term
+            n_handed += 1
     return n_handed, n_touched
 
 
@@ -501,10 +518,15 @@ def _take_handed(handed, n_handed, owner_lo, owner_hi, every, flag, total, count
     in [owner_lo, owner_hi); returns the new ``n_touched``."""
     for h in range(n_handed):
         j = handed[h, 0]
-        if owner_lo <= j < owner_hi:
+        if not owner_lo <= j < owner_hi:
+            continue
+        if every:
+            _add_terms(j, handed[h, 1], handed[h, 2], handed[h, 3], handed[h, 4],
+                       total, share, count)
+        else:
             n_touched = _add_contact(j, handed[h, 1], handed[h, 2], handed[h, 3],
-                                     handed[h, 4], every, flag, total, share,
-                                     count, touched, n_touched)
+                                     handed[h, 4], flag, total, share, count,
+                                     touched, n_touched)
     return n_touched
 
 

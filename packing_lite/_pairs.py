@@ -157,6 +157,21 @@ def _radius(radii, i):
     return radii[i] if radii.shape[0] > 1 else radii[0]
 
 
+@njit(cache=True, inline="always")
+def _copy_run(positions, radii, skin, first, last, s0, s1, s2, near0, near1, near2,
+              near_r, near_j, size):
+    """Append the spheres numbered first..last - 1, shifted by (s0, s1,
+    s2), to the copies; returns the new count."""
+    for j in range(first, last):
+        near0[size] = positions[j, 0] + s0
+        near1[size] = positions[j, 1] + s1
+        near2[size] = positions[j, 2] + s2
+        near_r[size] = _radius(radii, j) + skin
+        near_j[size] = j
+        size += 1
+    return size
+
+
 @njit(cache=True)
 def _list_range(lo, hi, positions, radii, box, side, skin, cell_start, start, up,
                 rows, base, cap, most):
@@ -184,9 +199,10 @@ def _list_range(lo, hi, positions, radii, box, side, skin, cell_start, start, up
             continue
         cx, cy, cz = c // (side * side), (c // side) % side, c % side
         size = 0
-        for o in range(27):
-            ax, ay, az = cx + o // 9 - 1, cy + (o // 3) % 3 - 1, cz + o % 3 - 1
-            s0 = s1 = s2 = 0.0
+        for o in range(9):  # the three cells of a column along z are
+            # numbered in a row: one run, or two where it wraps round
+            ax, ay = cx + o // 3 - 1, cy + o % 3 - 1
+            s0 = s1 = 0.0
             if ax < 0:
                 ax, s0 = ax + side, -box
             elif ax == side:
@@ -195,18 +211,20 @@ def _list_range(lo, hi, positions, radii, box, side, skin, cell_start, start, up
                 ay, s1 = ay + side, -box
             elif ay == side:
                 ay, s1 = 0, box
-            if az < 0:
-                az, s2 = az + side, -box
-            elif az == side:
-                az, s2 = 0, box
-            other = (ax * side + ay) * side + az
-            for j in range(cell_start[other], cell_start[other + 1]):
-                near0[size] = positions[j, 0] + s0
-                near1[size] = positions[j, 1] + s1
-                near2[size] = positions[j, 2] + s2
-                near_r[size] = _radius(radii, j) + skin
-                near_j[size] = j
-                size += 1
+            column = (ax * side + ay) * side
+            low, high = max(cz - 1, 0), min(cz + 1, side - 1)
+            size = _copy_run(positions, radii, skin, cell_start[column + low],
+                             cell_start[column + high + 1], s0, s1, 0.0, near0,
+                             near1, near2, near_r, near_j, size)
+            if cz == 0:
+                size = _copy_run(positions, radii, skin,
+                                 cell_start[column + side - 1],
+                                 cell_start[column + side], s0, s1, -box, near0,
+                                 near1, near2, near_r, near_j, size)
+            elif cz == side - 1:
+                size = _copy_run(positions, radii, skin, cell_start[column],
+                                 cell_start[column + 1], s0, s1, box, near0,
+                                 near1, near2, near_r, near_j, size)
         for i in range(first, last):
             x0 = positions[i, 0]
             x1 = positions[i, 1]
@@ -223,18 +241,23 @@ def _list_range(lo, hi, positions, radii, box, side, skin, cell_start, start, up
                 j = near_j[b]
                 found[k] = j
                 k += close[b] & (j != i)
-            if m + k > base + cap:
+            if m + k + 1 > base + cap:  # one entry past the row is written
                 return m, widest, False
+            # partners above i straight into the row, the others back into
+            # ``found`` to follow them: each is written to both places (the
+            # write not kept is overwritten later), so that nothing in the
+            # loop can be mispredicted
             front = m
-            back = m + k - 1
+            n_below = 0
             for b in range(k):
                 j = found[b]
-                if j > i:
-                    rows[front] = j
-                    front += 1
-                else:
-                    rows[back] = j
-                    back -= 1
+                above = j > i
+                rows[front] = j
+                found[n_below] = j
+                front += above
+                n_below += not above
+            for b in range(n_below):
+                rows[front + b] = found[b]
             start[i] = m
             up[i] = front - m
             m += k

@@ -693,9 +693,11 @@ def _loss(shares, marked):
     loss = 0.0
     for w in range(words.shape[0]):
         if words[w] != 0:
+            # a mark is as likely as not: adding zero for an unmarked label
+            # (the loss is never -0) costs less than a mispredicted branch
             for i in range(8 * w, 8 * w + 8):
-                if marked[i]:
-                    loss += shares[i]
+                share = shares[i]
+                loss += share if marked[i] else 0.0
     return loss
 
 
@@ -894,7 +896,9 @@ class PairEngine(HeldEngine):
         self.count = np.zeros(n, dtype=np.uint8)  # 1: has a contact
         self.share = np.zeros(n, dtype=np.int64)
         # loss shares by label, and a byte per label marking the active ones
-        self.shares = (np.zeros(n), np.zeros(-(-n // 8) * 8, dtype=np.uint8))
+        # (as long as the marks: all eight labels of a word are read)
+        padded = -(-n // 8) * 8
+        self.shares = (np.zeros(padded), np.zeros(padded, dtype=np.uint8))
         self.factors = np.zeros(1)
         self.items = np.empty(0, dtype=np.int32)
         self.item_labels = np.empty(0, dtype=np.int32)

@@ -61,7 +61,8 @@ _MARGIN = 1e-9
 # costs microseconds to start. Results do not depend on it.
 _PARALLEL_MIN = 512
 # Overlapping pairs a scan collects before it adds up their contacts (8
-# bytes each: the block stays in the first-level cache).
+# bytes each: the block stays in the first-level cache), or the longest
+# row if that is longer.
 _BLOCK = 1024
 
 
@@ -241,7 +242,7 @@ def _list_range(lo, hi, positions, radii, box, side, skin, cell_start, start, up
                 j = near_j[b]
                 found[k] = j
                 k += close[b] & (j != i)
-            if m + k + 1 > base + cap:  # one entry past the row is written
+            if m + k > base + cap:
                 return m, widest, False
             # partners above i straight into the row, the others back into
             # ``found`` to follow them: each is written to both places (the
@@ -413,8 +414,9 @@ def _scan_range(lo, hi, items, every, owner_lo, owner_hi, step, seed,
 
     A candidate meets its partners numbered above it, and those below that
     are not candidates (``flag``). A first pass over the rows collects the
-    overlapping pairs without branches, as (i << 32) | j, into a block;
-    :func:`_block_contacts` adds up each full block. Sums and flags go as
+    overlapping pairs without branches, as (i << 32) | j, into a block of
+    ``max(_BLOCK, widest)``; :func:`_block_contacts` adds it up whenever
+    the next row might not fit, and at the end. Sums and flags go as
     that function says. Returns the new ``n_handed`` and ``n_touched``.
 
     Two passes over long blocks, rather than over each row, leave nothing

@@ -46,6 +46,12 @@ def _ball_volumes(radii, dim):
     return ball_volume(dim) * np.asarray(radii, dtype=np.float64) ** np.float64(dim)
 
 
+# Lengths a packing accepts (box and radii): the squares of distances
+# between them, summed over the axes, stay normal floating-point numbers.
+MIN_LENGTH = 1e-150
+MAX_LENGTH = 1e150
+
+
 class Packing:
     """Spheres in a periodic hypercubic box.
 
@@ -55,16 +61,19 @@ class Packing:
         Sphere centres, in particle diameters. They are wrapped into
         ``[0, box)`` and stored as a read-only float64 array.
     box : float
-        Edge length of the box, > 0 and at least twice the largest contact
-        distance: ``2 * max(radius) <= box / 2``.
+        Edge length of the box, in [1e-150, 1e150] and at least twice the
+        largest contact distance: ``2 * max(radius) <= box / 2``.
     radius : float or array_like of shape (n,), default 0.5
-        One radius for all spheres, or one per sphere. Two spheres overlap
-        when their centre distance is below ``R_i + R_j``.
+        One radius for all spheres, or one per sphere, in [1e-150, 1e150]
+        (squared distances of longer or shorter lengths overflow or
+        underflow). Two spheres overlap when their centre distance is
+        below ``R_i + R_j``.
 
     Raises
     ------
     ValueError
-        If a contact distance exceeds half the box (see Notes).
+        If a contact distance exceeds half the box (see Notes), or a length
+        is outside [1e-150, 1e150].
 
     Notes
     -----
@@ -90,7 +99,8 @@ class Packing:
         return packing
 
     def _take(self, positions, box, radius, copy):
-        box = check_real(box, "box", low=0.0)
+        box = check_real(box, "box", low=MIN_LENGTH, high=MAX_LENGTH,
+                         low_open=False, high_open=False)
         positions = _as_positions(positions)
         n = positions.shape[0]
         radius, radii = _as_radius(radius, n)
@@ -258,7 +268,8 @@ def _as_positions(positions):
 
 def _as_radius(radius, n):
     if np.ndim(radius) == 0:
-        value = check_real(radius, "radius", low=0.0)
+        value = check_real(radius, "radius", low=MIN_LENGTH, high=MAX_LENGTH,
+                           low_open=False, high_open=False)
         radii = np.full(n, value)
         radii.setflags(write=False)
         return value, radii
@@ -268,8 +279,13 @@ def _as_radius(radius, n):
             f"radius must be a number or an array of shape ({n},), got shape "
             f"{radii.shape}"
         )
-    if not np.all(np.isfinite(radii)) or np.any(radii <= 0):
-        raise ValueError("radius must be finite and in (0, inf) for every sphere")
+    inside = (radii >= MIN_LENGTH) & (radii <= MAX_LENGTH)
+    if not np.all(inside):
+        raise ValueError(
+            f"radius must be finite and in [{MIN_LENGTH:g}, {MAX_LENGTH:g}] for "
+            f"every sphere (squared distances of other lengths overflow or "
+            f"underflow), got {radii[~inside][0]:g} for sphere "
+            f"{int(np.argmin(inside))}")
     radii.setflags(write=False)
     return radii, radii
 
@@ -328,11 +344,12 @@ def random_packing(n, phi, dim=3, seed=None, radius=0.5):
 
     with np.errstate(over="ignore", under="ignore"):
         box = box_for_phi(radii, phi, dim)
-    if not (np.isfinite(box) and box > 0):
+    if not MIN_LENGTH <= box <= MAX_LENGTH:
         raise ValueError(
-            f"radius and dim give a box edge of {box} at phi={phi}: choose "
-            f"radius in about [1e-30, 1e30] (or a smaller dim) so that sphere "
-            f"volumes are finite and non-zero"
+            f"radius, dim and phi={phi} give a box edge of {box}, outside "
+            f"[{MIN_LENGTH:g}, {MAX_LENGTH:g}] (where squared distances stay "
+            f"finite and non-zero): choose a radius nearer 1, a smaller dim or "
+            f"a larger phi"
         )
     check_minimum_image(
         box, radii, f"more spheres than n={n} or a lower phi (dim={dim} gives "

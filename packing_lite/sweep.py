@@ -192,7 +192,9 @@ def _check_points(phis, ns, dim, radius_ratio, lists):
     """Refuse, before any run starts, a grid point that its run would
     refuse only at its turn: too many spheres for this machine's memory, a
     box too narrow for the minimum image, or a step longer than the box."""
-    from .packing import ball_volume, check_memory, check_minimum_image
+    from .packing import (
+        MAX_LENGTH, MIN_LENGTH, ball_volume, check_memory, check_minimum_image,
+    )
 
     for n in ns:
         check_memory(n, dim, _RUN_BYTES + _RUN_BYTES_PER_DIM * dim, "a run")
@@ -203,11 +205,12 @@ def _check_points(phis, ns, dim, radius_ratio, lists):
             with np.errstate(over="ignore", under="ignore"):
                 box = float(np.float64(volume / phi) ** (1.0 / dim))
             where = f"the grid point n={n}, phi={phi} in dim={dim}"
-            if not (np.isfinite(box) and box > 0):
+            if not MIN_LENGTH <= box <= MAX_LENGTH:
                 raise ValueError(
-                    f"{where} gives a box edge of {box}: the sphere volumes "
-                    f"under- or overflow; choose a smaller dim or another "
-                    f"radius_ratio")
+                    f"{where} gives a box edge of {box}, outside "
+                    f"[{MIN_LENGTH:g}, {MAX_LENGTH:g}] (where squared distances "
+                    f"stay finite and non-zero); choose a smaller dim, another "
+                    f"radius_ratio or a larger phi")
             check_minimum_image(
                 box, np.array([largest]), f"more spheres than n={n} or a "
                 f"lower phi than {phi} ({where} gives a box edge of {box:.6g})")
@@ -651,8 +654,13 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
     base_seed = _check_int(base_seed, "base_seed", 0)
     if radius_ratio is not None:
         radius_ratio = _canonical_float(radius_ratio, "radius_ratio")
-        if not radius_ratio > 0:
-            raise ValueError(f"radius_ratio must be > 0, got {radius_ratio}")
+        from .packing import MAX_LENGTH, MIN_LENGTH
+
+        # the second half of the spheres has radius 0.5 * radius_ratio
+        low, high = 2.0 * MIN_LENGTH, 2.0 * MAX_LENGTH
+        if not low <= radius_ratio <= high:
+            raise ValueError(f"radius_ratio must be in [{low:g}, {high:g}], got "
+                             f"{radius_ratio}")
     labels = check_choice(labels, "labels", ("drawn", "cells"))
     progress = check_flag(progress, "progress")
     _check_points(phis, ns, dim, radius_ratio, lists)

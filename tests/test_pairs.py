@@ -208,3 +208,25 @@ def test_fast_runs_use_the_pair_lists_in_3d_only():
     finally:
         _pairs.PairEngine = real
     assert len(made) == 1 and made[0][0] == 500
+
+
+@pytest.mark.parametrize("parts", [1, 2])
+def test_rows_longer_than_a_block_of_pairs(parts, monkeypatch):
+    """A sphere that overlaps more spheres than a scan's block holds: the
+    block grows to the longest row, and is added up before every row."""
+    monkeypatch.setattr(_pairs.PairEngine, "parts", parts)
+    rng = np.random.default_rng(8)
+    inside = rng.normal(size=(1200, 3))
+    inside *= (rng.uniform(size=(1200, 1)) ** (1 / 3)
+               / np.linalg.norm(inside, axis=1, keepdims=True))
+    positions = np.vstack([[4.0, 4.0, 4.0], 4.0 + inside,
+                           rng.uniform(0.0, 8.0, size=(299, 3))])
+    radii = np.full(1500, 0.05)
+    radii[0] = 1.0
+    packing = pl.Packing(positions, 8.0, radius=radii)
+    assert _pairs.eligible(packing.n, 3, packing.box, packing.max_contact)
+    rule = DYNAMICS["bro"](packing)
+    engine, _ = _engine_after(packing, rule, 1)
+    assert engine.state[0] > _pairs._BLOCK
+    assert_identical(_run(packing, rule, "pairs", steps=15),
+                     _run(packing, rule, "reference", steps=15))

@@ -35,7 +35,7 @@ def test_random_packing_any_input(n, phi, dim, radius):
     try:
         p = pl.random_packing(n, phi, dim=dim, seed=0, **kwargs)
     except (ValueError, TypeError) as error:
-        assert _names(str(error), "n ", "n must", "phi", "dim", "radius")
+        assert _names(str(error), "n must", "n=", "phi", "dim", "radius")
         return
     assert p.n == n and p.dim == dim
     assert p.phi == pytest.approx(phi, rel=1e-9)

@@ -20,10 +20,12 @@ def packing():
     (dict(n=1, phi=0.5), ValueError, r"n must be >= 2"),
     (dict(n=2.5, phi=0.5), TypeError, r"n must be an integer"),
     (dict(n=50, phi=0.5, dim=0), ValueError, r"dim must be >= 1"),
-    (dict(n=50, phi=0.5, radius=0.0), ValueError, r"radius must be in \(0, inf\)"),
-    (dict(n=50, phi=0.5, radius=-1.0), ValueError, r"radius must be in \(0, inf\)"),
+    (dict(n=50, phi=0.5, radius=0.0), ValueError, r"radius must be in \[1e-150, 1e\+150\]"),
+    (dict(n=50, phi=0.5, radius=-1.0), ValueError, r"radius must be in \[1e-150, 1e\+150\]"),
     (dict(n=50, phi=0.5, radius=np.ones(3)), ValueError, r"radius must be .* shape \(50,\)"),
-    (dict(n=3, phi=0.5, radius=[0.5, 0.0, 0.5]), ValueError, r"radius must be finite and in"),
+    (dict(n=3, phi=0.5, radius=[0.5, 0.0, 0.5]), ValueError,
+     r"radius must be finite and in \[1e-150, 1e\+150\] for every sphere .* got 0 "
+     r"for sphere 1"),
     (dict(n=50, phi=0.5, seed=-1), ValueError, r"seed must be in \[0, 2\*\*63\)"),
     (dict(n=50, phi=0.5, seed=1.5), TypeError, r"seed must be None, an integer"),
 ])
@@ -38,7 +40,9 @@ def test_random_packing_rejects(kwargs, error, match):
     (np.zeros((4, 0)), 5.0, r"positions must have shape"),
     ([[0, 0], [np.nan, 1]], 5.0, r"positions must be finite"),
     ([[0, 0], [np.inf, 1]], 5.0, r"positions must be finite"),
-    (np.zeros((3, 2)), 0.0, r"box must be in \(0, inf\)"),
+    (np.zeros((3, 2)), 0.0, r"box must be in \[1e-150, 1e\+150\]"),
+    (np.zeros((3, 2)), 1e151, r"box must be in \[1e-150, 1e\+150\], got 1e\+151"),
+    (np.zeros((3, 2)), 1e-151, r"box must be in \[1e-150, 1e\+150\], got 1e-151"),
     (np.zeros((3, 2)), np.inf, r"box must be finite"),
 ])
 def test_packing_rejects(positions, box, match):
@@ -263,8 +267,8 @@ def test_runs_accept_numpy_bools_for_progress(packing):
 
 
 def test_huge_boxes_and_radii_give_inf_or_zero_not_an_overflow():
-    assert pl.Packing(np.full((5, 3), 0.5), 1e300).phi == 0.0
-    assert "phi=0.0000" in repr(pl.Packing(np.full((5, 3), 0.5), 1e300))
+    assert pl.Packing(np.full((5, 3), 0.5), 1e150).phi == 0.0
+    assert "phi=0.0000" in repr(pl.Packing(np.full((5, 3), 0.5), 1e150))
     assert pl.ball_volume(3, 1e308) == np.inf
     assert pl.ball_volume(400, 0.0) == 0.0
 
@@ -337,3 +341,20 @@ def test_structure_factor_bin_width_is_at_most_k_max(packing):
         pl.structure_factor(packing, 10.0, bin_width=1e308)
     wide = pl.structure_factor(packing, 10.0, bin_width=10.0)
     assert len(wide.q) <= 2 and wide.count.sum() == len(wide.k)
+
+
+@pytest.mark.parametrize("radius", [1e-151, 1e151, [0.5, 1e-160], [0.5, np.nan]])
+def test_packing_refuses_radii_whose_squares_leave_the_floats(radius):
+    with pytest.raises(ValueError,
+                       match=r"radius must be (finite and )?in \[1e-150, 1e\+150\]"):
+        pl.Packing(np.zeros((2, 3)), 1e150, radius=radius)
+
+
+@pytest.mark.parametrize("scale", [1e-149, 1e149])
+def test_overlaps_are_found_at_both_ends_of_the_lengths_accepted(scale):
+    """At 1e+-200 squared distances would overflow or underflow and every
+    overlap would be missed; the lengths accepted keep them in range."""
+    packing = pl.Packing(np.array([[0.0, 0.0, 0.0], [0.9, 0.0, 0.0]]) * scale,
+                         10.0 * scale, radius=0.5 * scale)
+    assert pl.active_mask(packing).tolist() == [True, True]
+    assert pl.hinge_loss(packing) == pytest.approx(0.05 * scale, rel=1e-12)

@@ -36,10 +36,19 @@ def ball_volume(dim, radius=1.0):
 _LOG_LARGEST = math.log(np.finfo(np.float64).max)
 
 
-def box_for_phi(radii, phi, dim):
-    """Edge length of the cubic box that gives volume fraction ``phi``."""
-    volume = float(np.sum(_ball_volumes(radii, dim)))
-    return (volume / phi) ** (1.0 / dim)
+def box_for_phi(radii, phi, dim, counts=None):
+    """Edge length of the cubic box that gives volume fraction ``phi``
+    (``counts``: how many spheres have each radius, 1 if not given)."""
+    counts = 1 if counts is None else np.asarray(counts)
+    with np.errstate(over="ignore", under="ignore"):
+        volume = float(np.sum(counts * _ball_volumes(radii, dim)))
+        if 0.0 < volume < np.inf:
+            return (volume / phi) ** (1.0 / dim)
+        # a power of a radius left the floats: in units of the largest
+        largest = float(np.max(radii))
+        volume = float(np.sum(counts * _ball_volumes(np.asarray(radii) / largest,
+                                                     dim)))
+        return largest * (volume / phi) ** (1.0 / dim)
 
 
 def _ball_volumes(radii, dim):
@@ -321,7 +330,8 @@ def random_packing(n, phi, dim=3, seed=None, radius=0.5):
     seed : int, numpy.random.Generator or None
         Seed of the positions.
     radius : float or array_like of shape (n,), default 0.5
-        Sphere radius (in diameters of a unit sphere) or one per sphere.
+        Sphere radius (in diameters of a unit sphere) or one per sphere,
+        in [1e-150, 1e150].
 
     Returns
     -------
@@ -333,7 +343,8 @@ def random_packing(n, phi, dim=3, seed=None, radius=0.5):
     ValueError
         If the box that gives ``phi`` is narrower than twice the largest
         contact distance (see :class:`Packing`): too few spheres for
-        ``phi`` and ``dim``; add spheres or lower ``phi``.
+        ``phi`` and ``dim``; add spheres or lower ``phi``. Also if that
+        box lies outside [1e-150, 1e150].
     """
     n = check_n(n)
     phi = check_real(phi, "phi", low=0.0, high=1.0)

@@ -193,17 +193,16 @@ def _check_points(phis, ns, dim, radius_ratio, lists):
     refuse only at its turn: too many spheres for this machine's memory, a
     box too narrow for the minimum image, or a step longer than the box."""
     from .packing import (
-        MAX_LENGTH, MIN_LENGTH, ball_volume, check_memory, check_minimum_image,
+        MAX_LENGTH, MIN_LENGTH, box_for_phi, check_memory, check_minimum_image,
     )
 
     for n in ns:
         check_memory(n, dim, _RUN_BYTES + _RUN_BYTES_PER_DIM * dim, "a run")
         groups = _radius_groups(n, radius_ratio)  # no array of n radii
-        volume = sum(count * ball_volume(dim, radius) for count, radius in groups)
         largest = max(radius for _, radius in groups)
         for phi in phis:
-            with np.errstate(over="ignore", under="ignore"):
-                box = float(np.float64(volume / phi) ** (1.0 / dim))
+            box = box_for_phi(np.array([radius for _, radius in groups]), phi, dim,
+                              np.array([count for count, _ in groups]))
             where = f"the grid point n={n}, phi={phi} in dim={dim}"
             if not MIN_LENGTH <= box <= MAX_LENGTH:
                 raise ValueError(
@@ -585,7 +584,8 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
         ignored for GD.
     radius_ratio : float, optional
         Run a 50:50 mixture: the first ``n // 2`` spheres have radius 0.5,
-        the others ``0.5 * radius_ratio`` (> 0). Monodisperse (all 0.5) by
+        the others ``0.5 * radius_ratio`` (in [2e-150, 2e150]; see
+        :class:`~packing_lite.packing.Packing`). Monodisperse (all 0.5) by
         default. Monodisperse packings crystallise in 2D at small kicks;
         the usual disordered choice there is 1.4.
     labels : {"drawn", "cells"}, optional

@@ -358,3 +358,20 @@ def test_overlaps_are_found_at_both_ends_of_the_lengths_accepted(scale):
                          10.0 * scale, radius=0.5 * scale)
     assert pl.active_mask(packing).tolist() == [True, True]
     assert pl.hinge_loss(packing) == pytest.approx(0.05 * scale, rel=1e-12)
+
+
+@pytest.mark.parametrize("radius,dim", [(1e-150, 3), (1e-108, 3), (1e102, 3),
+                                        (1e100, 4), (1e-100, 4)])
+def test_random_packing_takes_radii_whose_powers_leave_the_floats(radius, dim):
+    """radius**dim under- or overflows here; the box is found without it."""
+    packing = pl.random_packing(200, 0.5, dim=dim, seed=1, radius=radius)
+    unit = pl.random_packing(200, 0.5, dim=dim, seed=1, radius=1.0)
+    assert packing.box == pytest.approx(radius * unit.box, rel=1e-12)
+    assert packing.phi == pytest.approx(0.5, rel=1e-12)
+
+
+def test_box_for_phi_counts_spheres_of_each_radius():
+    radii = np.array([0.5, 0.7])
+    assert pl.packing.box_for_phi(radii, 0.4, 3, counts=[3, 2]) == pytest.approx(
+        pl.packing.box_for_phi(np.array([0.5, 0.5, 0.5, 0.7, 0.7]), 0.4, 3),
+        rel=1e-14)

@@ -68,7 +68,7 @@ from .loss import (
     fixed_scales, from_fixed, to_fixed,
 )
 from .neighbors import neighbor_offsets
-from .packing import min_image, wrap
+from .packing import image_from, min_image, wrap
 
 __all__ = []
 
@@ -358,12 +358,8 @@ def _build_range_3d(items, start, stop, positions, radii, geo, head, nxt,
                 for o2 in range(-1, 2):
                     j = head[cells + _wrap_cell(h2 + o2, side)]
                     while j >= 0:
-                        d0 = x0 - positions[j, 0]
-                        d0 -= box * np.rint(d0 * inv_box)
-                        d1 = x1 - positions[j, 1]
-                        d1 -= box * np.rint(d1 * inv_box)
-                        d2 = x2 - positions[j, 2]
-                        d2 -= box * np.rint(d2 * inv_box)
+                        d0, d1, d2 = image_from(x0, x1, x2, positions, j, box,
+                                                inv_box)
                         reach = ri + radii[j]
                         if count <= last:  # a full row takes no more writes
                             pool[base + count] = j

@@ -45,7 +45,7 @@ from .loss import (
     WEIGHT_HALF_PAIR_UNIFORM, WEIGHT_ONE, WEIGHT_PAIR_UNIFORM, _random_direction,
     fixed_scales, from_fixed, to_fixed,
 )
-from .packing import wrap
+from .packing import image_from, wrap
 from ._engine import HeldEngine
 
 __all__ = []
@@ -349,20 +349,6 @@ def _build(positions, radii, label, flag, built, box, side, skin, cell_start,
 
 
 @njit(cache=True, inline="always")
-def _offset(x0, x1, x2, positions, j, box, inverse_box):
-    """Image vector from sphere j to (x0, x1, x2): the nearest image by a
-    product where ``min_image`` divides. The two agree for every pair
-    closer than half the box, the only ones that overlap."""
-    d0 = x0 - positions[j, 0]
-    d0 -= box * np.rint(d0 * inverse_box)
-    d1 = x1 - positions[j, 1]
-    d1 -= box * np.rint(d1 * inverse_box)
-    d2 = x2 - positions[j, 2]
-    d2 -= box * np.rint(d2 * inverse_box)
-    return d0, d1, d2
-
-
-@njit(cache=True, inline="always")
 def _weights(weight_kind, weight_param, seed, step, li, lj):
     """The weights of a contact in the sums of its two partners."""
     if weight_kind == WEIGHT_ONE:
@@ -447,14 +433,14 @@ def _scan_range(lo, hi, items, every, owner_lo, owner_hi, step, seed,
         if every and mono:  # the common case, with nothing else to look up
             for q in range(first, middle):
                 j = rows[q]
-                d0, d1, d2 = _offset(x0, x1, x2, positions, j, box, inverse_box)
+                d0, d1, d2 = image_from(x0, x1, x2, positions, j, box, inverse_box)
                 found[m] = key | j
                 m += d0 * d0 + d1 * d1 + d2 * d2 < contact2
         else:
             stop = middle if every else start[i + 1]
             for q in range(first, stop):
                 j = rows[q]
-                d0, d1, d2 = _offset(x0, x1, x2, positions, j, box, inverse_box)
+                d0, d1, d2 = image_from(x0, x1, x2, positions, j, box, inverse_box)
                 if not mono:
                     contact2 = (ri + radii[j]) ** 2
                 found[m] = key | j
@@ -482,8 +468,8 @@ def _block_contacts(found, m, every, owner_lo, owner_hi, step, seed, weight_kind
     for b in range(m):
         i = found[b] >> 32
         j = found[b] & 0xFFFFFFFF
-        d0, d1, d2 = _offset(positions[i, 0], positions[i, 1], positions[i, 2],
-                             positions, j, box, inverse_box)
+        d0, d1, d2 = image_from(positions[i, 0], positions[i, 1], positions[i, 2],
+                                positions, j, box, inverse_box)
         r2 = 0.0
         r2 += d0 * d0
         r2 += d1 * d1
@@ -519,8 +505,9 @@ def _block_contacts(found, m, every, owner_lo, owner_hi, step, seed, weight_kind
             t1 = to_fixed(w_j * -u1, v_scale)
             t2 = to_fixed(w_j * -u2, v_scale)
         if owner_lo <= j < owner_hi:
-            # a sweep touches no list (looking whether it should costs
-            # a third of its time)
+            # a sweep touches no list: looking whether it should, even
+            # behind a test of ``every`` inside one helper, costs a third
+            # of its time (the test has to stand here, at the call)
             if every:
                 _add_terms(j, t0, t1, t2, term, total, share, count)
             else:

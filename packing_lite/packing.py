@@ -434,3 +434,18 @@ def wrap(x, box):
 def min_image(dx, box):
     """Minimum-image component of a displacement along one axis."""
     return dx - box * np.rint(dx / box)
+
+
+@njit(cache=True, inline="always")
+def image_from(x0, x1, x2, positions, j, box, inverse_box):
+    """Image vector in 3D from sphere j to the point (x0, x1, x2), by a
+    product with ``inverse_box`` where :func:`min_image` divides: the two
+    agree for every pair closer than half the box, the only ones that can
+    overlap."""
+    d0 = x0 - positions[j, 0]
+    d0 -= box * np.rint(d0 * inverse_box)
+    d1 = x1 - positions[j, 1]
+    d1 -= box * np.rint(d1 * inverse_box)
+    d2 = x2 - positions[j, 2]
+    d2 -= box * np.rint(d2 * inverse_box)
+    return d0, d1, d2

@@ -430,6 +430,8 @@ def _run(packing, rule, steps, seed, record_every, progress, params,
                 t = t_new
         finally:
             restore()
+    # the engine's arrays go before the result's are made: a lower peak
+    advance = restore = fast = None
     result = _result(packing, positions, rec_times, rec_active, rec_loss,
                      n_records, t, absorbed, seed, params, record_every, last)
     if interrupt["hit"]:  # also after the last chunk: stop the caller too

@@ -199,7 +199,7 @@ def _batch_factors(active, labels, n_active, batch_size, scale, seed, step,
     """
     if n_active <= batch_size:
         for q in range(n_active):
-            factors[active[q]] = scale
+            factors[np.uint64(active[q])] = scale
         return
     keys = np.empty(n_active, dtype=np.uint64)
     for q in range(n_active):
@@ -207,7 +207,7 @@ def _batch_factors(active, labels, n_active, batch_size, scale, seed, step,
     chosen = np.empty(n_active, dtype=np.bool_)
     _select_smallest(keys, batch_size, chosen, labels[:n_active])
     for q in range(n_active):
-        factors[active[q]] = scale if chosen[q] else 0.0
+        factors[np.uint64(active[q])] = scale if chosen[q] else 0.0
 
 
 @njit(cache=True)

@@ -65,7 +65,7 @@ from .dynamics import (
 )
 from .loss import (
     WEIGHT_HALF_PAIR_UNIFORM, WEIGHT_ONE, WEIGHT_PAIR_UNIFORM, _random_direction,
-    fixed_scales, from_fixed, to_fixed,
+    add_share, fixed_scales, from_fixed, loss_from_fixed, to_fixed,
 )
 from .neighbors import neighbor_offsets
 from .packing import image_from, min_image, wrap
@@ -871,8 +871,8 @@ def _scan_chunk_any(start, stop, items, step, seed, weight_kind, weight_param,
     """Contacts of the spheres ``items[start:stop]``, summed in the
     reference engine's order.
 
-    Writes the weighted S_i into ``vec[i]``, the loss share into
-    ``shares[label[i]]`` and 1 into ``found[a]`` if it has contacts, with
+    Writes the weighted S_i into ``vec[i]``, the fixed-point loss share
+    into ``shares[label[i]]`` and 1 into ``found[a]`` if it has contacts, with
     the arithmetic of ``loss.scan_particle`` (random numbers drawn for the
     labels). When ``mark`` is true, partners not flagged active get
     ``marks[j] = 1``.
@@ -935,7 +935,7 @@ def _scan_chunk_any(start, stop, items, step, seed, weight_kind, weight_param,
                 marks[j] = 1
         for k in range(dim):
             vec[i, k] = from_fixed(total[k], v_scale)
-        shares[li] = from_fixed(share, s_scale)
+        shares[li] = share
         found[a] = 1 if count > 0 else 0
 
 
@@ -1019,7 +1019,7 @@ def _scan_chunk_3d(start, stop, items, step, seed, weight_kind, weight_param,
         vec[i, 0] = from_fixed(v0, v_scale)
         vec[i, 1] = from_fixed(v1, v_scale)
         vec[i, 2] = from_fixed(v2, v_scale)
-        shares[li] = from_fixed(share, s_scale)
+        shares[li] = share
         found[a] = 1 if count > 0 else 0
 
 
@@ -1198,20 +1198,13 @@ def _collect_flagged(flag, n, active):
 
 
 @njit(cache=True)
-def _loss(active, n_active, label, shares, marks, items, n):
-    """The loss: the active spheres' shares (stored by label) summed in
-    label order, as ``dynamics.collect_active`` adds them up. ``marks``
-    must be zero on entry and is zero again on return; ``items`` is
-    scratch."""
+def _loss(active, n_active, label, shares, s_scale):
+    """The loss: the active spheres' fixed-point shares (stored by label)
+    summed exactly, as ``dynamics.collect_active`` adds them up."""
+    high = low = np.int64(0)
     for a in range(n_active):
-        marks[label[active[a]]] = 1
-    m = _collect_flagged(marks, n, items)
-    loss = 0.0
-    for a in range(m):
-        i = items[a]
-        loss += shares[i]
-        marks[i] = 0
-    return loss
+        high, low = add_share(high, low, shares[label[active[a]]])
+    return loss_from_fixed(high, low, s_scale)
 
 
 @njit(cache=True)
@@ -1294,7 +1287,7 @@ def _advance_kernel(
     while True:
         absorbed = n_active == 0
         if record_due(t, t_stop, record_every, n_active):
-            loss = _loss(active, n_active, label, shares, marks, items, n)
+            loss = _loss(active, n_active, label, shares, geo[10])
         n_records = take_record(t, t_stop, record_every, n_active, n, loss,
                                 rec_times, rec_active, rec_loss, n_records)
         if absorbed or t == t_stop:
@@ -1478,7 +1471,7 @@ class FastEngine(HeldEngine):
         self.ref_code = np.empty(n, dtype=np.int32)  # int64 if it must
         self.displacement = np.zeros((n, dim), dtype=np.float32)
         self.vec = np.zeros((n, dim))
-        self.shares = np.zeros(n)
+        self.shares = np.zeros(n, dtype=np.int64)
         self.factors = np.zeros(1)
         self.active = np.empty(n, dtype=np.int32)
         self.items = np.empty(n, dtype=np.int32)

@@ -43,7 +43,7 @@ from .dynamics import (
 )
 from .loss import (
     WEIGHT_HALF_PAIR_UNIFORM, WEIGHT_ONE, WEIGHT_PAIR_UNIFORM, _random_direction,
-    fixed_scales, from_fixed, to_fixed,
+    add_share, fixed_scales, loss_from_fixed, to_fixed,
 )
 from .packing import image_from, wrap
 from ._engine import HeldEngine
@@ -552,12 +552,12 @@ def _take_handed(handed, n_handed, owner_lo, owner_hi, every, flag, total, count
 
 @njit(cache=True)
 def _gather(p, lo, hi, every, cand, n_cand, touched, n_touched, active, n_active,
-            flag, count, share, label, shares, s_scale):
+            flag, count, share, loss_parts):
     """The new active spheres of part p (numbers lo..hi - 1) into
     ``active[lo:]``: candidates (or, with ``every``, all its spheres) with
     contacts, then the spheres first touched. Their flags mark them as the
-    next candidates, and their loss shares go to ``shares`` by label (the
-    shares, and a byte that marks them)."""
+    next candidates, and the exact sum of their loss shares goes to
+    ``loss_parts[p]`` (``loss.add_share``)."""
     m = 0
     if every:
         for i in range(lo, hi):
@@ -575,31 +575,30 @@ def _gather(p, lo, hi, every, cand, n_cand, touched, n_touched, active, n_active
         for a in range(lo, lo + n_touched):
             active[lo + m] = touched[a]
             m += 1
+    high = low = np.int64(0)
     for a in range(lo, lo + m):
         i = np.uint64(active[a])
         flag[i] = 1
-        k = np.uint64(label[i])
-        shares[0][k] = from_fixed(share[i], s_scale)
-        shares[1][k] = 1
+        high, low = add_share(high, low, share[i])
+    loss_parts[p, 0] = high
+    loss_parts[p, 1] = low
     n_active[p] = m
 
 
 @njit(cache=True, inline="always")
-def _clear(i, label, total, count, share, shares):
-    """Clear sphere i's sums and unmark its share (the share itself is left:
-    unmarked, it is not read)."""
+def _clear(i, total, count, share):
+    """Clear sphere i's sums."""
     total[i, 0] = 0
     total[i, 1] = 0
     total[i, 2] = 0
     count[i] = 0
     share[i] = 0
-    shares[1][np.uint64(label[i])] = 0
 
 
 @njit(cache=True)
 def _move_part(p, lo, factor_kind, scale, spread, seed, step, factors, active,
                n_active, positions, built, label, box, v_scale, limit2, total,
-               count, share, shares, moved):
+               count, share, moved):
     """Move part p's active spheres by their factor times S_i and clear
     their sums; ``moved[p]`` is set when one has left half the skin."""
     half = 0.5 * box
@@ -622,15 +621,15 @@ def _move_part(p, lo, factor_kind, scale, spread, seed, step, factors, active,
                 d = _image(x - np.float64(built[i, k]) * box, box, half)
                 d2 += d * d
             far |= d2 > limit2
-        _clear(i, label, total, count, share, shares)
+        _clear(i, total, count, share)
     moved[p] = far
 
 
 @njit(cache=True)
-def _clear_part(p, lo, active, n_active, label, total, count, share, shares):
+def _clear_part(p, lo, active, n_active, total, count, share):
     """Clear the sums of part p's active spheres without moving them."""
     for a in range(lo, lo + n_active[p]):
-        _clear(np.uint64(active[a]), label, total, count, share, shares)
+        _clear(np.uint64(active[a]), total, count, share)
 
 
 @njit(cache=True)
@@ -683,23 +682,6 @@ def _parts_after_build(bounds, flag, cand, n_cand, start, rows, cross, hand_at,
 
 
 @njit(cache=True)
-def _loss(shares, marked):
-    """The marked shares summed in label order, as the reference adds up
-    those of the active spheres; unmarked labels are skipped eight at a
-    time."""
-    words = marked.view(np.uint64)
-    loss = 0.0
-    for w in range(words.shape[0]):
-        if words[w] != 0:
-            # a mark is as likely as not: adding zero for an unmarked label
-            # (the loss is never -0) costs less than a mispredicted branch
-            for i in range(8 * w, 8 * w + 8):
-                share = shares[i]
-                loss += share if marked[i] else 0.0
-    return loss
-
-
-@njit(cache=True)
 def _scan_part(p, every, bounds, cand, n_cand, step, seed, weight_kind,
                weight_param, box, scales, positions, radii, label, start, up, rows,
                widest, flag, total, count, share, handed, hand_at, n_handed, touched,
@@ -717,8 +699,8 @@ def _scan_part(p, every, bounds, cand, n_cand, step, seed, weight_kind,
 
 @njit(cache=True)
 def _finish_part(p, every, bounds, cand, n_cand, active, n_active, flag, total,
-                 count, share, handed, hand_at, n_handed, touched, n_touched, label,
-                 shares, s_scale):
+                 count, share, handed, hand_at, n_handed, touched, n_touched,
+                 loss_parts):
     lo, hi = bounds[p], bounds[p + 1]
     m = n_touched[p]
     for other in range(bounds.shape[0] - 1):
@@ -726,14 +708,14 @@ def _finish_part(p, every, bounds, cand, n_cand, active, n_active, flag, total,
             m = _take_handed(handed[hand_at[other]:], n_handed[other], lo, hi,
                              every, flag, total, count, share, touched[lo:hi], m)
     _gather(p, lo, hi, every, cand, n_cand, touched, m, active, n_active, flag,
-            count, share, label, shares, s_scale)
+            count, share, loss_parts)
 
 
 @njit(cache=True, parallel=True)
 def _scan_parallel(every, bounds, cand, n_cand, active, n_active, step, seed,
                    weight_kind, weight_param, box, scales, positions, radii, label,
                    start, up, rows, widest, flag, total, count, share, handed,
-                   hand_at, n_handed, touched, n_touched, shares):
+                   hand_at, n_handed, touched, n_touched, loss_parts):
     parts = bounds.shape[0] - 1
     for p in prange(parts):
         _scan_part(p, every, bounds, cand, n_cand, step, seed, weight_kind,
@@ -743,17 +725,17 @@ def _scan_parallel(every, bounds, cand, n_cand, active, n_active, step, seed,
     for p in prange(parts):
         _finish_part(p, every, bounds, cand, n_cand, active, n_active, flag, total,
                      count, share, handed, hand_at, n_handed, touched, n_touched,
-                     label, shares, scales[1])
+                     loss_parts)
 
 
 @njit(cache=True, parallel=True)
 def _move_parallel(bounds, factor_kind, scale, spread, seed, step, factors, active,
                    n_active, positions, built, label, box, v_scale, limit2, total,
-                   count, share, shares, moved):
+                   count, share, moved):
     for p in prange(bounds.shape[0] - 1):
         _move_part(p, bounds[p], factor_kind, scale, spread, seed, step, factors,
                    active, n_active, positions, built, label, box, v_scale, limit2,
-                   total, count, share, shares, moved)
+                   total, count, share, moved)
 
 
 @njit(cache=True)
@@ -762,8 +744,9 @@ def _advance_kernel(
     weight_kind, weight_param, t_start, t_stop, record_every, rec_times,
     rec_active, rec_loss, n_records, fresh, box, side, skin, scales, bounds,
     cell_start, start, up, rows, room, flag, cand, n_cand,
-    active, n_active, total, count, share, shares, factors, items, item_labels,
-    handed, hand_at, n_handed, touched, n_touched, moved, cross, state,
+    active, n_active, total, count, share, loss_parts, factors, items,
+    item_labels, handed, hand_at, n_handed, touched, n_touched, moved, cross, state,
+    scratch,
 ):
     n = positions.shape[0]
     parts = bounds.shape[0] - 1
@@ -778,7 +761,7 @@ def _advance_kernel(
         flag[:] = 1
         rows, widest = _build(positions, radii, label, flag, built, box, side,
                               skin, cell_start, start, up, rows, room, bounds,
-                              active, shares[0], touched)
+                              active, scratch, touched)
         handed = _parts_after_build(bounds, flag, cand, n_cand, start, rows, cross,
                                     hand_at, handed)
     while True:
@@ -789,7 +772,7 @@ def _advance_kernel(
                            weight_kind, weight_param, box, scales, positions, radii,
                            label, start, up, rows, widest, flag, total, count,
                            share, handed, hand_at, n_handed, touched, n_touched,
-                           shares)
+                           loss_parts)
         else:
             for p in range(parts):
                 _scan_part(p, every, bounds, cand, n_cand, t, seed, weight_kind,
@@ -799,12 +782,13 @@ def _advance_kernel(
             for p in range(parts):
                 _finish_part(p, every, bounds, cand, n_cand, active, n_active,
                              flag, total, count, share, handed, hand_at, n_handed,
-                             touched, n_touched, label, shares, scales[1])
+                             touched, n_touched, loss_parts)
         actives = n_active.sum()
         absorbed = actives == 0
         loss = 0.0
         if record_due(t, t_stop, record_every, actives):
-            loss = _loss(shares[0], shares[1])
+            loss = loss_from_fixed(loss_parts[:parts, 0].sum(),
+                                   loss_parts[:parts, 1].sum(), scales[1])
         n_records = take_record(t, t_stop, record_every, actives, n, loss,
                                 rec_times, rec_active, rec_loss, n_records)
         # the active spheres are the next scan's candidates
@@ -813,8 +797,7 @@ def _advance_kernel(
         if absorbed or t == t_stop:
             # the next call scans this state again from the same candidates
             for p in range(parts):
-                _clear_part(p, bounds[p], cand, n_cand, label, total, count, share,
-                            shares)
+                _clear_part(p, bounds[p], cand, n_cand, total, count, share)
             state[0] = widest
             return t, n_records, absorbed, rows, handed, cand, active, n_cand, n_active
         if factor_kind == FACTOR_BATCH:
@@ -829,19 +812,20 @@ def _advance_kernel(
         if parts > 1 and actives >= _PARALLEL_MIN:
             _move_parallel(bounds, factor_kind, scale, spread, seed, t, factors,
                            cand, n_cand, positions, built, label, box, scales[0],
-                           limit2, total, count, share, shares, moved)
+                           limit2, total, count, share, moved)
         else:
             for p in range(parts):
                 _move_part(p, bounds[p], factor_kind, scale, spread, seed, t,
                            factors, cand, n_cand, positions, built, label, box,
-                           scales[0], limit2, total, count, share, shares, moved)
+                           scales[0], limit2, total, count, share, moved)
         t += 1
         if moved[:parts].any():
-            # the lists of the last step's candidates and the shares (all
-            # unmarked) are free: scratch for the renumbering
+            # the lists of the last step's candidates, and the positions of
+            # the last build (``scratch``), are free: scratch for the
+            # renumbering
             rows, widest = _build(positions, radii, label, flag, built, box,
                                   side, skin, cell_start, start, up, rows, room,
-                                  bounds, active, shares[0], touched)
+                                  bounds, active, scratch, touched)
             handed = _parts_after_build(bounds, flag, cand, n_cand, start, rows,
                                         cross, hand_at, handed)
 
@@ -893,10 +877,9 @@ class PairEngine(HeldEngine):
         self.total = np.zeros((n, 3), dtype=np.int64)
         self.count = np.zeros(n, dtype=np.uint8)  # 1: has a contact
         self.share = np.zeros(n, dtype=np.int64)
-        # loss shares by label, and a byte per label marking the active ones
-        # (as long as the marks: all eight labels of a word are read)
-        padded = -(-n // 8) * 8
-        self.shares = (np.zeros(padded), np.zeros(padded, dtype=np.uint8))
+        # n float64 of scratch for the renumbering, in the memory of the
+        # build's positions (which it writes only afterwards)
+        self.scratch = self.built.reshape(-1)[:2 * n].view(np.float64)
         self.factors = np.zeros(1)
         self.items = np.empty(0, dtype=np.int32)
         self.item_labels = np.empty(0, dtype=np.int32)
@@ -922,6 +905,8 @@ class PairEngine(HeldEngine):
         self.cross = np.zeros(parts, dtype=np.int64)
         self.hand_at = np.zeros(parts + 1, dtype=np.int64)
         self.state = np.zeros(1, dtype=np.int64)  # the longest row
+        # each part's exact sum of its active spheres' loss shares
+        self.loss_parts = np.zeros((parts, 2), dtype=np.int64)
         # room for each part's rows: at first the partners an ideal gas (a
         # random start) would have within the listing distance, and a tenth
         # more; a part that needs more takes a quarter more and lists again
@@ -942,8 +927,6 @@ class PairEngine(HeldEngine):
         self.total[:] = 0
         self.count[:] = 0
         self.share[:] = 0
-        self.shares[0][:] = 0.0
-        self.shares[1][:] = 0
         return True
 
     def _kernel(self, positions, seed, factor_kind, scale, spread, batch_size,
@@ -957,7 +940,8 @@ class PairEngine(HeldEngine):
             self.box, self.side, self.skin, self.scales, self.bounds,
             self.cell_start, self.start, self.up, self.rows, self.room, self.flag,
             self.cand, self.n_cand, self.active, self.n_active,
-            self.total, self.count, self.share, self.shares, self.factors,
+            self.total, self.count, self.share, self.loss_parts, self.factors,
             self.items, self.item_labels, self.handed, self.hand_at, self.n_handed,
-            self.touched, self.n_touched, self.moved, self.cross, self.state)
+            self.touched, self.n_touched, self.moved, self.cross, self.state,
+            self.scratch)
         return t, n_records, absorbed

@@ -38,7 +38,8 @@ from numba import njit, prange
 from . import _rng
 from .loss import (
     WEIGHT_HALF_PAIR_UNIFORM, WEIGHT_ONE, WEIGHT_PAIR_BERNOULLI,
-    WEIGHT_PAIR_UNIFORM, fixed_scales, scan_all, scan_particle,
+    WEIGHT_PAIR_UNIFORM, add_share, fixed_scales, loss_from_fixed, scan_all,
+    scan_particle,
 )
 from .neighbors import CellGrid, cell_index
 from .packing import Packing, check_packing, wrap
@@ -241,20 +242,20 @@ def _move(positions, box, active, n_active, factors, vec):
 
 
 @njit(cache=True)
-def collect_active(contacts, shares, active):
+def collect_active(contacts, shares, active, s_scale):
     """Fill ``active`` with the spheres that have contacts, in index order.
 
-    Returns their number and the loss, summed in index order so that every
-    engine adds it up the same way.
+    Returns their number and the loss: their fixed-point ``shares`` summed
+    exactly (``loss.add_share``), as every engine adds them up.
     """
     n_active = 0
-    loss = 0.0
+    high = low = np.int64(0)
     for i in range(contacts.shape[0]):
         if contacts[i] > 0:
             active[n_active] = i
             n_active += 1
-            loss += shares[i]
-    return n_active, loss
+            high, low = add_share(high, low, shares[i])
+    return n_active, loss_from_fixed(high, low, s_scale)
 
 
 @njit(cache=True, inline="always")
@@ -295,7 +296,7 @@ def _advance_reference(
     n, dim = positions.shape
     vec = np.empty((n, dim))
     contacts = np.empty(n, dtype=np.int64)
-    shares = np.empty(n)
+    shares = np.empty(n, dtype=np.int64)
     factors = np.zeros(n)
     active = np.empty(n, dtype=np.int64)
     scales = fixed_scales(n, 2.0 * radii.max())
@@ -305,7 +306,7 @@ def _advance_reference(
         scan_all(seed, t, weight_kind, weight_param, positions, radii, box,
                  per_side, offsets, cell_of, slots, counts, vec, contacts, shares,
                  scales)
-        n_active, loss = collect_active(contacts, shares, active)
+        n_active, loss = collect_active(contacts, shares, active, scales[1])
         absorbed = n_active == 0
         n_records = take_record(t, t_stop, record_every, n_active, n, loss,
                                 rec_times, rec_active, rec_loss, n_records)
@@ -331,7 +332,7 @@ def _sample_kernel(
     n, dim = positions.shape
     vec = np.zeros((n, dim))
     contacts = np.empty(n, dtype=np.int64)
-    shares = np.empty(n)
+    shares = np.empty(n, dtype=np.int64)
     marks = np.empty(0, dtype=np.uint8)
     scales = fixed_scales(n, 2.0 * radii.max())
     scan_all(seed, 0, WEIGHT_ONE, 0.0, positions, radii, box, per_side, offsets,

@@ -10,7 +10,10 @@ partners of a sphere. The loss, the gradient, the activity and every
 dynamics in :mod:`packing_lite.dynamics` go through it, so they all agree
 on what overlaps (r^2 < (R_i + R_j)^2, strictly) and on how contributions
 are rounded and added: in fixed point (:func:`fixed_scales`), so that the
-sums do not depend on the order in which pairs are visited.
+sums do not depend on the order in which pairs are visited. The loss itself
+is the exact integer sum of the spheres' fixed-point shares
+(:func:`add_share`), rounded once (:func:`loss_from_fixed`): it does not
+depend on the order of the spheres either.
 """
 
 import numpy as np
@@ -53,6 +56,25 @@ def to_fixed(x, scale):
 def from_fixed(q, scale):
     """The number a fixed-point sum stands for."""
     return np.float64(q) / scale
+
+@njit(cache=True, inline="always")
+def add_share(high, low, q):
+    """Add a sphere's fixed-point share ``q`` (>= 0) to the exact sum
+    high * 2**32 + low. Returns the new (high, low). Each word stays below
+    2**63 for fewer than 2**31 shares under 2**63."""
+    return high + (q >> 32), low + (q & 0xFFFFFFFF)
+
+
+@njit(cache=True)
+def loss_from_fixed(high, low, scale):
+    """The loss that the sum high * 2**32 + low of fixed-point shares stands
+    for: the sum rounded once to a float (exactly, while it is below 2**85,
+    that is for fewer than about 2**25 spheres all overlapping), then
+    divided by the share scale."""
+    high += low >> 32
+    low &= 0xFFFFFFFF
+    return (np.float64(high) * 4294967296.0 + np.float64(low)) / scale
+
 
 # How the unit vectors of a sphere's contacts are weighted in its sum.
 WEIGHT_ONE = 0  # S_i itself
@@ -103,7 +125,8 @@ def scan_particle(
     ``mark`` is true, sets ``marks[j] = 1`` for every partner. Returns the
     number of partners and sphere ``i``'s share of the loss: half of each
     of its pair terms, so that the shares of all spheres add up to L. Both
-    sums are taken in fixed point (``scales`` from :func:`fixed_scales`).
+    sums are taken in fixed point (``scales`` from :func:`fixed_scales`);
+    the share is returned as that integer.
     """
     dim = positions.shape[1]
     direction = np.empty(dim)
@@ -152,14 +175,15 @@ def scan_particle(
                 marks[j] = 1
     for k in range(dim):
         vec[i, k] = from_fixed(total[k], scales[0])
-    return contacts, from_fixed(share, scales[1])
+    return contacts, share
 
 
 @njit(cache=True, parallel=True)
 def scan_all(seed, step, weight_kind, weight_param, positions, radii, box,
              per_side, offsets, cell_of, slots, counts, vec, contacts, shares,
              scales):
-    """:func:`scan_particle` for every sphere, in parallel."""
+    """:func:`scan_particle` for every sphere, in parallel (``shares``:
+    int64)."""
     marks = np.empty(0, dtype=np.uint8)
     for i in prange(positions.shape[0]):
         contacts[i], shares[i] = scan_particle(
@@ -175,7 +199,7 @@ def _scan_packing(packing, seed=0):
     n, dim = packing.n, packing.dim
     vec = np.zeros((n, dim))
     contacts = np.zeros(n, dtype=np.int64)
-    shares = np.zeros(n)
+    shares = np.zeros(n, dtype=np.int64)
     scan_all(
         seed, 0, WEIGHT_ONE, 0.0, packing.positions, packing.radii, packing.box,
         grid.per_side, grid.offsets, cell_of, slots, counts, vec, contacts, shares,
@@ -197,7 +221,16 @@ def hinge_loss(packing):
         The loss (paper Eq. 2), not normalised: compare sizes with L / n.
     """
     _, _, shares = _scan_packing(packing)
-    return float(np.sum(shares))
+    return float(_total_loss(shares, fixed_scales(packing.n, packing.max_contact)[1]))
+
+
+@njit(cache=True)
+def _total_loss(shares, scale):
+    """The loss of fixed-point ``shares``, as every engine adds it up."""
+    high = low = np.int64(0)
+    for i in range(shares.shape[0]):
+        high, low = add_share(high, low, shares[i])
+    return loss_from_fixed(high, low, scale)
 
 
 def loss_gradient(packing, seed=0):

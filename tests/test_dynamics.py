@@ -217,7 +217,8 @@ def test_records_and_input_untouched():
     np.testing.assert_array_equal(p.positions, before)
     np.testing.assert_array_equal(r.times, list(range(0, 91, 10)) + [95])
     assert r.active_fraction[0] == pytest.approx(pl.active_mask(p).mean())
-    assert r.loss[0] == pytest.approx(pl.hinge_loss(p))
+    # every engine adds up the loss exactly in fixed point and rounds once
+    assert r.loss[0] == pl.hinge_loss(p)
     assert r.active_fraction[-1] == pytest.approx(pl.active_mask(r.packing).mean())
     assert r.params["eps"] == 0.02 and r.params["dynamics"] == "bro"
 

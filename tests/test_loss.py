@@ -90,3 +90,29 @@ def test_coincident_centres_get_a_seeded_random_direction():
     np.testing.assert_array_equal(grad, pl.loss_gradient(p, seed=3))
     assert not np.array_equal(grad, pl.loss_gradient(p, seed=4))
     assert pl.hinge_loss(p) == pytest.approx(0.5)
+
+
+def test_loss_is_the_exact_sum_of_fixed_point_shares_rounded_once():
+    """loss_from_fixed(add_share ...) against Python's exact integers, for
+    sums far past 2**63 (the two words carry), in any order of the
+    shares."""
+    from packing_lite.loss import _total_loss
+
+    rng = np.random.default_rng(5)
+    scale = 2.0**50 / 3.0
+    for top in (2**20, 2**40, 2**59):
+        shares = rng.integers(0, top, size=5000, dtype=np.int64)
+        exact = int(sum(int(q) for q in shares))
+        want = float(exact) / scale  # float(int) rounds once, to nearest
+        assert _total_loss(shares, scale) == want
+        assert _total_loss(rng.permutation(shares), scale) == want
+    big = np.full(300, 2**59 - 1, dtype=np.int64)  # 300 * 2**59 > 2**67
+    assert _total_loss(big, 1.0) == float(300 * (2**59 - 1))
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_hinge_loss_and_a_run_agree_bit_for_bit(dim):
+    """The run's first record (pair engine in 3D, neighbour rows in 2D) is
+    the loss of its start, to the last bit."""
+    p = pl.random_packing(400, 0.7, dim=dim, seed=3, radius=[0.4, 0.6] * 200)
+    assert pl.run_bro(p, 0.02, 1, seed=1).loss[0] == pl.hinge_loss(p)

@@ -455,9 +455,12 @@ def memory(n, repeats):
         values.append(json.loads(out.stdout.splitlines()[-1]))
     packing = pl.random_packing(n, 0.6, dim=3, seed=1)
     engine, _ = _drive(packing, 5)
-    # the caller's arrays the engine only refers to (equal radii) are not its own
-    state = sum(v.nbytes for v in vars(engine).values()
-                if isinstance(v, np.ndarray) and not np.shares_memory(v, packing.radii))
+    # the caller's arrays the engine only refers to (equal radii) are not its
+    # own, and views of its own arrays (scratch) take no memory of their own
+    arrays = [v for v in vars(engine).values() if isinstance(v, np.ndarray)]
+    state = sum(v.nbytes for v in arrays
+                if not np.shares_memory(v, packing.radii)
+                and not any(v.base is w for w in arrays))
     return (np.array([v["rss"] for v in values]),
             np.array([v["traced"] for v in values]), state / n)
 

@@ -65,7 +65,7 @@ from .dynamics import (
 )
 from .loss import (
     WEIGHT_HALF_PAIR_UNIFORM, WEIGHT_ONE, WEIGHT_PAIR_UNIFORM, _random_direction,
-    add_share, fixed_scales, from_fixed, loss_from_fixed, to_fixed,
+    add_share, fixed_scales, from_fixed, loss_from_fixed, to_fixed, to_fixed_up,
 )
 from .neighbors import neighbor_offsets
 from .packing import image_from, min_image, wrap
@@ -929,7 +929,7 @@ def _scan_chunk_any(start, stop, items, step, seed, weight_kind, weight_param,
                                   low, high)
             for k in range(dim):
                 total[k] += to_fixed(weight * s_d[b, k], v_scale)
-            share += to_fixed(0.25 * (ri + radii[j] - r), s_scale)
+            share += to_fixed_up(0.25 * (ri + radii[j] - r), s_scale)
             count += 1
             if mark and flag[j] == 0:  # active partners are rescanned anyway
                 marks[j] = 1
@@ -1012,7 +1012,7 @@ def _scan_chunk_3d(start, stop, items, step, seed, weight_kind, weight_param,
             v0 += to_fixed(weight * u0, v_scale)
             v1 += to_fixed(weight * u1, v_scale)
             v2 += to_fixed(weight * u2, v_scale)
-            share += to_fixed(0.25 * (ri + radii[j] - r), s_scale)
+            share += to_fixed_up(0.25 * (ri + radii[j] - r), s_scale)
             count += 1
             if mark and flag[j] == 0:  # active partners are rescanned anyway
                 marks[j] = 1
@@ -1076,6 +1076,7 @@ def _move_range(start, stop, active, factor_kind, scale, spread, seed, step,
     inlined by numba, made a serial move about three times slower.
     """
     box, per_side, bits, side, inv_width = geo[0], geo[2], geo[3], geo[6], geo[7]
+    inverse_box = 1.0 / box
     for a in range(start, stop):
         i = active[a]
         if factor_kind == FACTOR_BATCH:
@@ -1090,7 +1091,9 @@ def _move_range(start, stop, active, factor_kind, scale, spread, seed, step,
         for k in range(positions.shape[1]):
             dx = f * vec[i, k]
             positions[i, k] = wrap(positions[i, k] + dx, box)
-            displacement[i, k] += np.float32(dx)
+            # in units of the box: single precision neither underflows nor
+            # overflows at any length a packing accepts
+            displacement[i, k] += np.float32(dx * inverse_box)
             moved2 += np.float64(displacement[i, k]) ** 2
         event = 0
         if _list_cell(positions, i, inv_width, side) != old:
@@ -1270,7 +1273,7 @@ def _advance_kernel(
     parts,
 ):
     n, dim = positions.shape
-    skin2 = skin * skin
+    skin2 = (skin / geo[0]) ** 2  # the displacements are in units of the box
     no_defer = np.empty((0, 2), dtype=pool.dtype)  # a serial re-rank defers none
     need = np.zeros(parts, dtype=np.int64)
     t = t_start

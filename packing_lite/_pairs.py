@@ -43,7 +43,7 @@ from .dynamics import (
 )
 from .loss import (
     WEIGHT_HALF_PAIR_UNIFORM, WEIGHT_ONE, WEIGHT_PAIR_UNIFORM, _random_direction,
-    add_share, fixed_scales, loss_from_fixed, to_fixed,
+    add_share, fixed_scales, loss_from_fixed, to_fixed, to_fixed_up,
 )
 from .packing import image_from, wrap
 from ._engine import HeldEngine
@@ -64,9 +64,12 @@ _PARALLEL_MIN = 512
 # bytes each: the block stays in the first-level cache), or the longest
 # row if that is longer.
 _BLOCK = 1024
-# Numbers read from arrays index other arrays as np.uint64: numba then
-# leaves out its handling of negative indices, which took a tenth of a step
-# (BRO at N = 20 000, phi = 0.6: 59 against 52 ns a sphere).
+
+# Indexing: numbers read from arrays index other arrays as np.uint64, so
+# that numba leaves out its handling of negative indices (a tenth of a
+# step: BRO at N = 20 000, phi = 0.6, 59 against 52 ns a sphere). They are
+# compared and counted as int64: numba does mixed signed and unsigned
+# arithmetic in float64.
 
 
 def eligible(n, dim, box, max_contact, skin=None):
@@ -230,11 +233,12 @@ def _list_range(lo, hi, positions, radii, box, side, skin, cell_start, start, up
                 size = _copy_run(positions, radii, skin, cell_start[column],
                                  cell_start[column + 1], s0, s1, box, near0,
                                  near1, near2, near_r, near_j, size)
-        for i in range(np.uint64(first), np.uint64(last)):
-            x0 = positions[i, 0]
-            x1 = positions[i, 1]
-            x2 = positions[i, 2]
-            ri = _radius(radii, i)
+        for i in range(first, last):
+            ui = np.uint64(i)
+            x0 = positions[ui, 0]
+            x1 = positions[ui, 1]
+            x2 = positions[ui, 2]
+            ri = _radius(radii, ui)
             for b in range(size):  # no branches, no gathers: vectorised
                 d0 = x0 - near0[b]
                 d1 = x1 - near1[b]
@@ -263,8 +267,8 @@ def _list_range(lo, hi, positions, radii, box, side, skin, cell_start, start, up
                 n_below += not above
             for b in range(n_below):
                 rows[front + b] = found[b]
-            start[i] = m
-            up[i] = front - m
+            start[ui] = m
+            up[ui] = front - m
             m += k
             widest = max(widest, k)
         c += 1
@@ -443,8 +447,8 @@ def _scan_range(lo, hi, items, every, owner_lo, owner_hi, step, seed,
                 m += d0 * d0 + d1 * d1 + d2 * d2 < contact2
         else:
             stop = middle if every else start[i + 1]
-            for q in range(np.uint64(first), np.uint64(stop)):
-                j = rows[q]
+            for q in range(first, stop):
+                j = rows[np.uint64(q)]
                 uj = np.uint64(j)
                 d0, d1, d2 = image_from(x0, x1, x2, positions, uj, box, inverse_box)
                 if not mono:
@@ -496,7 +500,8 @@ def _block_contacts(found, m, every, owner_lo, owner_hi, step, seed, weight_kind
             u1 = direction[1]
             u2 = direction[2]
         w_i, w_j = _weights(weight_kind, weight_param, seed, step, li, lj)
-        term = to_fixed(0.25 * (_radius(radii, i) + _radius(radii, uj) - r), s_scale)
+        term = to_fixed_up(0.25 * (_radius(radii, i) + _radius(radii, uj) - r),
+                           s_scale)
         a0 = to_fixed(w_i * u0, v_scale)
         a1 = to_fixed(w_i * u1, v_scale)
         a2 = to_fixed(w_i * u2, v_scale)

@@ -627,7 +627,11 @@ def _progress_bar(steps, name):
 
 def _length(value, name, packing):
     """A step length in (0, box]: a longer kick would wrap round the box."""
-    return check_real(value, name, low=0.0, high=packing.box, high_open=False)
+    try:
+        return check_real(value, name, low=0.0, high=packing.box, high_open=False)
+    except ValueError as error:
+        raise ValueError(f"{error} (the upper end is the box edge: a longer "
+                         "kick would wrap round the box)") from None
 
 
 def _bro_rule(packing, eps, variant):
@@ -745,8 +749,11 @@ def run_sgd(packing, lr, steps, batch_fraction=None, batch_size=None, seed=None,
     """
     check_packing(packing)
     rule, lr, variant = _sgd_rule(packing, lr, batch_fraction, batch_size, variant)
-    params = {"dynamics": "sgd", "lr": lr, "batch_fraction": batch_fraction,
-              "batch_size": batch_size, "variant": variant}
+    # the checked values: plain floats and ints, whatever type was passed
+    params = {"dynamics": "sgd", "lr": lr,
+              "batch_fraction": None if batch_fraction is None else float(batch_fraction),
+              "batch_size": None if batch_size is None else int(batch_size),
+              "variant": variant}
     return _run(packing, rule, steps, seed, record_every, progress, params)
 
 

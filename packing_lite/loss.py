@@ -12,8 +12,10 @@ on what overlaps (r^2 < (R_i + R_j)^2, strictly) and on how contributions
 are rounded and added: in fixed point (:func:`fixed_scales`), so that the
 sums do not depend on the order in which pairs are visited. The loss itself
 is the exact integer sum of the spheres' fixed-point shares
-(:func:`add_share`), rounded once (:func:`loss_from_fixed`): it does not
-depend on the order of the spheres either.
+(:func:`add_share`), converted to a float once and then divided by the
+share scale (:func:`loss_from_fixed`): it does not depend on the order of
+the spheres either. Loss terms are rounded up (:func:`to_fixed_up`), so the
+loss is zero exactly when no pair overlaps.
 """
 
 import numpy as np
@@ -50,6 +52,13 @@ def fixed_scales(n, max_contact):
 def to_fixed(x, scale):
     """``x`` as an integer multiple of 1 / scale (nearest, ties to even)."""
     return np.int64(np.rint(x * scale))
+
+
+@njit(cache=True, inline="always")
+def to_fixed_up(x, scale):
+    """``x`` as the next integer multiple of 1 / scale at or above it: a
+    loss term, so that the smallest overlap still counts."""
+    return np.int64(np.ceil(x * scale))
 
 
 @njit(cache=True, inline="always")
@@ -170,7 +179,7 @@ def scan_particle(
             for k in range(dim):
                 total[k] += to_fixed(weight * direction[k], scales[0])
             contacts += 1
-            share += to_fixed(0.25 * (contact - r), scales[1])
+            share += to_fixed_up(0.25 * (contact - r), scales[1])
             if mark:
                 marks[j] = 1
     for k in range(dim):
@@ -186,8 +195,9 @@ def scan_all(seed, step, weight_kind, weight_param, positions, radii, box,
     int64)."""
     marks = np.empty(0, dtype=np.uint8)
     for i in prange(positions.shape[0]):
+        # prange numbers are unsigned: sphere numbers are compared as int64
         contacts[i], shares[i] = scan_particle(
-            i, step, seed, weight_kind, weight_param, positions, radii, box,
+            np.int64(i), step, seed, weight_kind, weight_param, positions, radii, box,
             per_side, offsets, cell_of, slots, counts, vec, marks, False, scales,
         )
 
@@ -210,6 +220,13 @@ def _scan_packing(packing, seed=0):
 
 def hinge_loss(packing):
     """Hinge loss L = sum over overlapping pairs of (R_i + R_j - r) / 2.
+
+    Each pair's term is added up in fixed point, rounded up to a multiple of
+    max_contact * 2**(b - 61) (b: the bits of n - 1; 6e-14 of a contact
+    distance at n = 100 000) in each partner's half: L is 0 exactly when no
+    pair overlaps, above the exact sum by less than two such steps a pair
+    before its last rounding to a float, and equal bit for bit to the loss
+    a run records.
 
     Parameters
     ----------

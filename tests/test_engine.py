@@ -463,3 +463,18 @@ def test_a_run_hands_back_its_own_read_only_positions():
     assert np.array_equal(packing.positions, before)
     assert np.all((out >= 0) & (out < packing.box))
     assert result.packing.radius == packing.radius
+
+
+@pytest.mark.parametrize("scale", [1e-100, 1e-45, 1e100])
+@pytest.mark.parametrize("dim", [2, 3])
+def test_rows_at_any_scale_run_as_the_reference(scale, dim):
+    """Regression: the rows' single-precision displacement sums, kept in
+    lengths, underflowed below about 1e-38 (no row was ever rebuilt, and
+    overlaps were missed) and overflowed above 3e38; they are now in units
+    of the box."""
+    base = pl.random_packing(200, 0.6, dim=dim, seed=1)
+    packing = pl.Packing(base.positions * scale, base.box * scale,
+                         radius=0.5 * scale)
+    rule = dynamics._bro_rule(packing, 0.02 * scale, "particle")[0]
+    assert_identical(_run(packing, rule, "rows", steps=40, seed=1),
+                     _run(packing, rule, "reference", steps=40, seed=1))

@@ -108,6 +108,13 @@ def test_loss_is_the_exact_sum_of_fixed_point_shares_rounded_once():
         assert _total_loss(rng.permutation(shares), scale) == want
     big = np.full(300, 2**59 - 1, dtype=np.int64)  # 300 * 2**59 > 2**67
     assert _total_loss(big, 1.0) == float(300 * (2**59 - 1))
+    # a low word far past 2**53 must carry into the high one
+    from packing_lite.loss import loss_from_fixed
+
+    for high, low in [(2**40 + 7, 2**60 + 12345), (3, 2**62 + 2**33 + 1),
+                      (2**52 - 1, 2**62 - 1)]:
+        assert loss_from_fixed(high, low, 1.0) == float(high * 2**32 + low)
+        assert loss_from_fixed(high, low, 3.0) == float(high * 2**32 + low) / 3.0
 
 
 @pytest.mark.parametrize("dim", [2, 3])
@@ -116,3 +123,17 @@ def test_hinge_loss_and_a_run_agree_bit_for_bit(dim):
     the loss of its start, to the last bit."""
     p = pl.random_packing(400, 0.7, dim=dim, seed=3, radius=[0.4, 0.6] * 200)
     assert pl.run_bro(p, 0.02, 1, seed=1).loss[0] == pl.hinge_loss(p)
+
+
+def test_the_smallest_overlap_still_has_a_loss():
+    """Loss terms are rounded up: an overlap of 1e-100 between two tiny
+    spheres (far below the fixed-point step) gives a loss above zero, and
+    touching spheres give exactly zero."""
+    p = pl.Packing([[0, 0, 0], [1e-100, 0, 0], [5, 5, 5]], 40.0,
+                   radius=[1e-100, 1e-100, 1.0])
+    assert pl.active_mask(p).tolist() == [True, True, False]
+    assert pl.hinge_loss(p) > 0.0
+    assert pl.run_bro(p, 0.02, 1, seed=1).loss[0] == pl.hinge_loss(p)
+    touching = pl.Packing([[0, 0, 0], [1, 0, 0], [5, 5, 5]], 40.0, radius=0.5)
+    assert not pl.active_mask(touching).any()
+    assert pl.hinge_loss(touching) == 0.0

@@ -750,10 +750,10 @@ def run_sgd(packing, lr, steps, batch_fraction=None, batch_size=None, seed=None,
     check_packing(packing)
     rule, lr, variant = _sgd_rule(packing, lr, batch_fraction, batch_size, variant)
     # the checked values: plain floats and ints, whatever type was passed
-    params = {"dynamics": "sgd", "lr": lr,
-              "batch_fraction": None if batch_fraction is None else float(batch_fraction),
-              "batch_size": None if batch_size is None else int(batch_size),
-              "variant": variant}
+    fraction = None if batch_fraction is None else float(batch_fraction)
+    size = None if batch_size is None else int(batch_size)
+    params = {"dynamics": "sgd", "lr": lr, "batch_fraction": fraction,
+              "batch_size": size, "variant": variant}
     return _run(packing, rule, steps, seed, record_every, progress, params)
 
 

@@ -66,6 +66,7 @@ def from_fixed(q, scale):
     """The number a fixed-point sum stands for."""
     return np.float64(q) / scale
 
+
 @njit(cache=True, inline="always")
 def add_share(high, low, q):
     """Add a sphere's fixed-point share ``q`` (>= 0) to the exact sum

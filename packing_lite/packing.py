@@ -353,8 +353,7 @@ def random_packing(n, phi, dim=3, seed=None, radius=0.5):
     radius, radii = _as_radius(radius, n)
     rng = np.random.default_rng(resolve_seed(seed))
 
-    with np.errstate(over="ignore", under="ignore"):
-        box = box_for_phi(radii, phi, dim)
+    box = box_for_phi(radii, phi, dim)  # it keeps its own overflows quiet
     if not MIN_LENGTH <= box <= MAX_LENGTH:
         raise ValueError(
             f"radius, dim and phi={phi} give a box edge of {box}, outside "

@@ -734,6 +734,31 @@ def _scan_parallel(every, bounds, cand, n_cand, active, n_active, step, seed,
 
 
 @njit(cache=True, parallel=True)
+def _step_parallel(every, bounds, cand, n_cand, active, n_active, step, seed,
+                   weight_kind, weight_param, box, scales, positions, radii, label,
+                   start, up, rows, widest, flag, total, count, share, handed,
+                   hand_at, n_handed, touched, n_touched, loss_parts, factor_kind,
+                   scale, spread, factors, built, limit2, moved):
+    """``_scan_parallel`` and then the move, each part moving its new active
+    spheres as soon as it has them: one wait for the other threads fewer.
+    Not for a batch (its draw needs every part's list) nor a last step."""
+    parts = bounds.shape[0] - 1
+    for p in prange(parts):
+        _scan_part(p, every, bounds, cand, n_cand, step, seed, weight_kind,
+                   weight_param, box, scales, positions, radii, label, start, up,
+                   rows, widest, flag, total, count, share, handed, hand_at, n_handed,
+                   touched, n_touched)
+    for p in prange(parts):
+        _finish_part(p, every, bounds, cand, n_cand, active, n_active, flag, total,
+                     count, share, handed, hand_at, n_handed, touched, n_touched,
+                     loss_parts)
+        # a part's finish and move touch only its own spheres
+        _move_part(p, bounds[p], factor_kind, scale, spread, seed, step, factors,
+                   active, n_active, positions, built, label, box, scales[0],
+                   limit2, total, count, share, moved)
+
+
+@njit(cache=True, parallel=True)
 def _move_parallel(bounds, factor_kind, scale, spread, seed, step, factors, active,
                    n_active, positions, built, label, box, v_scale, limit2, total,
                    count, share, moved):
@@ -772,7 +797,16 @@ def _advance_kernel(
     while True:
         n_cands = n_cand.sum()
         every = 2 * n_cands > n  # a sweep of the half list costs less
-        if parts > 1 and n_cands >= _PARALLEL_MIN:
+        parallel = parts > 1 and n_cands >= _PARALLEL_MIN
+        fused = parallel and factor_kind != FACTOR_BATCH and t != t_stop
+        if fused:
+            _step_parallel(every, bounds, cand, n_cand, active, n_active, t, seed,
+                           weight_kind, weight_param, box, scales, positions, radii,
+                           label, start, up, rows, widest, flag, total, count,
+                           share, handed, hand_at, n_handed, touched, n_touched,
+                           loss_parts, factor_kind, scale, spread, factors, built,
+                           limit2, moved)
+        elif parallel:
             _scan_parallel(every, bounds, cand, n_cand, active, n_active, t, seed,
                            weight_kind, weight_param, box, scales, positions, radii,
                            label, start, up, rows, widest, flag, total, count,
@@ -805,24 +839,25 @@ def _advance_kernel(
                 _clear_part(p, bounds[p], cand, n_cand, total, count, share)
             state[0] = widest
             return t, n_records, absorbed, rows, handed, cand, active, n_cand, n_active
-        if factor_kind == FACTOR_BATCH:
-            m = 0
-            for p in range(parts):
-                for a in range(bounds[p], bounds[p] + n_cand[p]):
-                    items[m] = cand[a]
-                    item_labels[m] = label[np.uint64(cand[a])]
-                    m += 1
-            _batch_factors(items, item_labels, m, batch_size, scale, seed, t,
-                           factors)
-        if parts > 1 and actives >= _PARALLEL_MIN:
-            _move_parallel(bounds, factor_kind, scale, spread, seed, t, factors,
-                           cand, n_cand, positions, built, label, box, scales[0],
-                           limit2, total, count, share, moved)
-        else:
-            for p in range(parts):
-                _move_part(p, bounds[p], factor_kind, scale, spread, seed, t,
-                           factors, cand, n_cand, positions, built, label, box,
-                           scales[0], limit2, total, count, share, moved)
+        if not fused:
+            if factor_kind == FACTOR_BATCH:
+                m = 0
+                for p in range(parts):
+                    for a in range(bounds[p], bounds[p] + n_cand[p]):
+                        items[m] = cand[a]
+                        item_labels[m] = label[np.uint64(cand[a])]
+                        m += 1
+                _batch_factors(items, item_labels, m, batch_size, scale, seed, t,
+                               factors)
+            if parts > 1 and actives >= _PARALLEL_MIN:
+                _move_parallel(bounds, factor_kind, scale, spread, seed, t,
+                               factors, cand, n_cand, positions, built, label, box,
+                               scales[0], limit2, total, count, share, moved)
+            else:
+                for p in range(parts):
+                    _move_part(p, bounds[p], factor_kind, scale, spread, seed, t,
+                               factors, cand, n_cand, positions, built, label,
+                               box, scales[0], limit2, total, count, share, moved)
         t += 1
         if moved[:parts].any():
             # the lists of the last step's candidates, and the positions of

@@ -54,8 +54,12 @@ def check_real(value, name, low=None, high=None, low_open=True, high_open=True):
         value, (numbers.Real, np.floating, np.integer)
     ):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
     interval = _interval(low, high, low_open, high_open)
+    try:
+        value = float(value)
+    except OverflowError:  # an integer beyond the largest float
+        raise ValueError(f"{name} must be finite and in {interval}, got an "
+                         f"integer too large for a float") from None
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite and in {interval}, got {value}")
     too_low = low is not None and (value <= low if low_open else value < low)

@@ -32,7 +32,6 @@ import hashlib
 import itertools
 import json
 import math
-import numbers
 import time
 import warnings
 from collections.abc import Mapping
@@ -44,7 +43,7 @@ from . import analysis
 from ._progress import progress_bar
 from ._validation import (
     check_choice, check_flag, check_int as _check_int, check_n, check_path,
-    check_steps,
+    check_real, check_steps,
 )
 from .io import (
     atomic_savez, check_records, check_writable, make_folder, read_archive,
@@ -85,14 +84,9 @@ _RUN_BYTES_PER_DIM = 20
 # validation
 
 
-def _canonical_float(value, name):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(
-        value, (numbers.Real, np.integer, np.floating)
-    ):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
+def _canonical_float(value, name, low=None, high=None):
+    """``value`` as a float in [low, high], rounded to 12 digits."""
+    value = check_real(value, name, low, high, low_open=False, high_open=False)
     # 12 significant digits: 0.62 and 0.6200000000000001 (from linspace)
     # name the same run
     return float(f"{value:.12g}")
@@ -653,14 +647,11 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
                             record_every, variant)
     base_seed = _check_int(base_seed, "base_seed", 0)
     if radius_ratio is not None:
-        radius_ratio = _canonical_float(radius_ratio, "radius_ratio")
         from .packing import MAX_LENGTH, MIN_LENGTH
 
         # the second half of the spheres has radius 0.5 * radius_ratio
-        low, high = 2.0 * MIN_LENGTH, 2.0 * MAX_LENGTH
-        if not low <= radius_ratio <= high:
-            raise ValueError(f"radius_ratio must be in [{low:g}, {high:g}], got "
-                             f"{radius_ratio}")
+        radius_ratio = _canonical_float(radius_ratio, "radius_ratio",
+                                        2.0 * MIN_LENGTH, 2.0 * MAX_LENGTH)
     labels = check_choice(labels, "labels", ("drawn", "cells"))
     progress = check_flag(progress, "progress")
     _check_points(phis, ns, dim, radius_ratio, lists)

@@ -44,6 +44,8 @@ def test_random_packing_rejects(kwargs, error, match):
     (np.zeros((3, 2)), 1e151, r"box must be in \[1e-150, 1e\+150\], got 1e\+151"),
     (np.zeros((3, 2)), 1e-151, r"box must be in \[1e-150, 1e\+150\], got 1e-151"),
     (np.zeros((3, 2)), np.inf, r"box must be finite"),
+    (np.zeros((3, 2)), 10**400,
+     r"box must be finite and in \[1e-150, 1e\+150\], got an integer too large"),
 ])
 def test_packing_rejects(positions, box, match):
     with pytest.raises(ValueError, match=match):
@@ -59,6 +61,11 @@ def test_packing_rejects_text_positions():
 def test_bro_rejects_eps(packing, eps):
     with pytest.raises(ValueError, match=r"eps must be .*\(0, 3.74\d*\]"):
         pl.run_bro(packing, eps, 10)
+
+
+def test_bro_rejects_an_integer_beyond_the_floats(packing):
+    with pytest.raises(ValueError, match=r"eps must be finite and in \(0, 3.74\d*\]"):
+        pl.run_bro(packing, 10**400, 10)
 
 
 @pytest.mark.parametrize("lr", [0.0, -1.0, np.nan, np.inf, 5.0])
@@ -323,6 +330,11 @@ FA = np.array([0.01, 0.05, 0.09, 0.13, 0.17, 0.21])
     (lambda: pl.run_sweep("bro", [0.6], [100], params={"eps": [0.02]}, steps=10,
                           progress="no"), TypeError, "progress must be True or False"),
     (lambda: pl.summarize_sweep(None), TypeError, "table must be a pandas.DataFrame"),
+    (lambda: pl.run_sweep("bro", [0.6], [100], params={"eps": 0.02}, steps=10,
+                          radius_ratio=np.nan), ValueError,
+     r"radius_ratio must be finite and in \[2e-150, 2e\+150\], got nan"),
+    (lambda: pl.run_sweep("bro", [10**400], [100], params={"eps": 0.02}, steps=10),
+     ValueError, "phi must be finite .* got an integer too large for a float"),
 ])
 def test_sweeps_name_bad_options(call, error, match):
     with pytest.raises(error, match=match):

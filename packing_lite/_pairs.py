@@ -188,8 +188,9 @@ def _list_range(lo, hi, positions, radii, box, side, skin, cell_start, start, up
     written from ``rows[base]`` on, at most ``cap`` entries. The spheres
     of the 27 cells around each cell are copied once, shifted to their
     nearest image, and each sphere of the cell tests them all without
-    branches. Returns the end of the rows written, the longest row and
-    whether they fitted."""
+    branches. Returns the end of the rows written, the longest row,
+    whether they fitted and how many entries are numbered outside
+    lo..hi - 1 (the most contacts the range can hand to other parts)."""
     near0 = np.empty(27 * most)
     near1 = np.empty(27 * most)
     near2 = np.empty(27 * most)
@@ -199,6 +200,7 @@ def _list_range(lo, hi, positions, radii, box, side, skin, cell_start, start, up
     found = np.empty(27 * most, dtype=np.int64)
     m = base
     widest = 0
+    outside = 0
     c = np.searchsorted(cell_start, lo, side="right") - 1
     while c < side**3 and cell_start[c] < hi:
         first, last = max(lo, cell_start[c]), min(hi, cell_start[c + 1])
@@ -251,7 +253,7 @@ def _list_range(lo, hi, positions, radii, box, side, skin, cell_start, start, up
                 found[np.uint64(k)] = j
                 k += close[b] & (j != i)
             if m + k > base + cap:
-                return m, widest, False
+                return m, widest, False, outside
             # partners above i straight into the row, the others back into
             # ``found`` to follow them: each is written to both places (the
             # write not kept is overwritten later), so that nothing in the
@@ -265,6 +267,7 @@ def _list_range(lo, hi, positions, radii, box, side, skin, cell_start, start, up
                 found[np.uint64(n_below)] = j
                 front += above
                 n_below += not above
+                outside += (j < lo) | (j >= hi)
             for b in range(n_below):
                 rows[front + b] = found[b]
             start[ui] = m
@@ -272,25 +275,26 @@ def _list_range(lo, hi, positions, radii, box, side, skin, cell_start, start, up
             m += k
             widest = max(widest, k)
         c += 1
-    return m, widest, True
+    return m, widest, True, outside
 
 
 @njit(cache=True, parallel=True)
 def _list_parallel(bounds, positions, radii, box, side, skin, cell_start, start, up,
-                   rows, at, ends, widths, fits, most):
+                   rows, at, ends, widths, fits, cross, most):
     for p in prange(bounds.shape[0] - 1):
-        ends[p], widths[p], fits[p] = _list_range(
+        ends[p], widths[p], fits[p], cross[p] = _list_range(
             bounds[p], bounds[p + 1], positions, radii, box, side, skin, cell_start,
             start, up, rows, at[p], at[p + 1] - at[p], most)
 
 
 @njit(cache=True)
 def _list_rows(bounds, positions, radii, box, side, skin, cell_start, start, up,
-               rows, room):
+               rows, room, cross):
     """Rows of every sphere, each part's into its own stretch of ``rows``
     (``room[p]`` entries, in parallel), then closed up. Returns the rows
     (a new array if they did not fit) and the longest row's length; sets
-    ``room`` for the next build."""
+    ``room`` for the next build and ``cross[p]``, part p's entries that
+    belong to other parts."""
     n = positions.shape[0]
     parts = bounds.shape[0] - 1
     most = 1
@@ -308,10 +312,10 @@ def _list_rows(bounds, positions, radii, box, side, skin, cell_start, start, up,
             rows = np.empty(at[parts] + at[parts] // 2, dtype=rows.dtype)
         if parts > 1 and n >= _PARALLEL_MIN:
             _list_parallel(bounds, positions, radii, box, side, skin, cell_start,
-                           start, up, rows, at, ends, widths, fits, most)
+                           start, up, rows, at, ends, widths, fits, cross, most)
         else:
             for p in range(parts):
-                ends[p], widths[p], fits[p] = _list_range(
+                ends[p], widths[p], fits[p], cross[p] = _list_range(
                     bounds[p], bounds[p + 1], positions, radii, box, side, skin,
                     cell_start, start, up, rows, at[p], room[p], most)
         if fits.all():
@@ -336,16 +340,17 @@ def _list_rows(bounds, positions, radii, box, side, skin, cell_start, start, up,
 
 @njit(cache=True)
 def _build(positions, radii, label, flag, built, box, side, skin, cell_start,
-           start, up, rows, room, bounds, order, scratch, scratch_int):
+           start, up, rows, room, bounds, cross, order, scratch, scratch_int):
     """Number the spheres by cell and list their pairs; returns the rows
     (a new array if the old one was too short) and the longest row's
-    length. ``order``, ``scratch`` and ``scratch_int`` are scratch for the
-    renumbering. ``built`` keeps the positions of the build, in units of
-    the box and in single precision (the moves allow for its rounding)."""
+    length, and sets ``cross`` (see ``_list_rows``). ``order``, ``scratch``
+    and ``scratch_int`` are scratch for the renumbering. ``built`` keeps
+    the positions of the build, in units of the box and in single
+    precision (the moves allow for its rounding)."""
     _sort_by_cell(positions, label, radii, flag, side, side / box, cell_start,
                   order, scratch, scratch_int)
     rows, widest = _list_rows(bounds, positions, radii, box, side, skin, cell_start,
-                              start, up, rows, room)
+                              start, up, rows, room, cross)
     inverse_box = 1.0 / box
     for i in range(positions.shape[0]):
         for k in range(3):
@@ -638,44 +643,34 @@ def _clear_part(p, lo, active, n_active, total, count, share):
 
 
 @njit(cache=True)
-def _after_build(p, bounds, flag, cand, n_cand, start, rows, cross):
-    """Part p's candidates from the flags, in number order, and (with other
-    parts) its listed pairs whose partner belongs to another part: the most
-    contacts it can hand over."""
+def _after_build(p, bounds, flag, cand, n_cand):
+    """Part p's candidates from the flags, in number order."""
     lo, hi = bounds[p], bounds[p + 1]
-    alone = bounds.shape[0] == 2
     m = 0
-    c = 0
     for i in range(lo, hi):
         if flag[i]:
             cand[lo + m] = i
             m += 1
-        if alone:
-            continue
-        for q in range(start[i], start[i + 1]):
-            j = rows[q]
-            c += not lo <= j < hi
     n_cand[p] = m
-    cross[p] = c
 
 
 @njit(cache=True, parallel=True)
-def _after_build_parallel(bounds, flag, cand, n_cand, start, rows, cross):
+def _after_build_parallel(bounds, flag, cand, n_cand):
     for p in prange(bounds.shape[0] - 1):
-        _after_build(p, bounds, flag, cand, n_cand, start, rows, cross)
+        _after_build(p, bounds, flag, cand, n_cand)
 
 
 @njit(cache=True)
-def _parts_after_build(bounds, flag, cand, n_cand, start, rows, cross, hand_at,
-                       handed):
-    """Each part's candidates and room for what it hands over; returns
-    ``handed`` (a new array if it was too short)."""
+def _parts_after_build(bounds, flag, cand, n_cand, cross, hand_at, handed):
+    """Each part's candidates and room for the contacts it hands over (at
+    most ``cross[p]``, its listed pairs whose partner belongs to another
+    part); returns ``handed`` (a new array if it was too short)."""
     parts = bounds.shape[0] - 1
     if parts > 1 and bounds[parts] >= _PARALLEL_MIN:
-        _after_build_parallel(bounds, flag, cand, n_cand, start, rows, cross)
+        _after_build_parallel(bounds, flag, cand, n_cand)
     else:
         for p in range(parts):
-            _after_build(p, bounds, flag, cand, n_cand, start, rows, cross)
+            _after_build(p, bounds, flag, cand, n_cand)
     for p in range(parts):
         hand_at[p + 1] = hand_at[p] + cross[p]
     if handed.shape[0] < hand_at[parts]:
@@ -791,9 +786,9 @@ def _advance_kernel(
         flag[:] = 1
         rows, widest = _build(positions, radii, label, flag, built, box, side,
                               skin, cell_start, start, up, rows, room, bounds,
-                              active, scratch, touched)
-        handed = _parts_after_build(bounds, flag, cand, n_cand, start, rows, cross,
-                                    hand_at, handed)
+                              cross, active, scratch, touched)
+        handed = _parts_after_build(bounds, flag, cand, n_cand, cross, hand_at,
+                                    handed)
     while True:
         n_cands = n_cand.sum()
         every = 2 * n_cands > n  # a sweep of the half list costs less
@@ -865,9 +860,9 @@ def _advance_kernel(
             # renumbering
             rows, widest = _build(positions, radii, label, flag, built, box,
                                   side, skin, cell_start, start, up, rows, room,
-                                  bounds, active, scratch, touched)
-            handed = _parts_after_build(bounds, flag, cand, n_cand, start, rows,
-                                        cross, hand_at, handed)
+                                  bounds, cross, active, scratch, touched)
+            handed = _parts_after_build(bounds, flag, cand, n_cand, cross,
+                                        hand_at, handed)
 
 
 class PairEngine(HeldEngine):

@@ -70,6 +70,24 @@ def test_rows_hold_every_close_pair_once_partners_above_first(radius):
     assert np.max(np.sqrt(np.sum(moved**2, axis=1))) <= 0.5 * engine.skin + 1e-5
 
 
+@pytest.mark.parametrize("parts", [1, 3])
+def test_each_part_has_room_for_every_contact_it_can_hand_over(parts, monkeypatch):
+    """``cross[p]`` counts part p's listed partners numbered in other parts,
+    and the room for handed contacts is laid out from it."""
+    monkeypatch.setattr(_pairs.PairEngine, "parts", parts)
+    packing = pl.random_packing(700, 0.6, dim=3, seed=7)
+    engine, _ = _engine_after(packing, DYNAMICS["bro"](packing), 40)
+    bounds = engine.bounds
+    for p in range(parts):
+        lo, hi = bounds[p], bounds[p + 1]
+        row = engine.rows[engine.start[lo]:engine.start[hi]]
+        outside = int(np.sum((row < lo) | (row >= hi)))
+        assert engine.cross[p] == outside
+        assert engine.hand_at[p + 1] - engine.hand_at[p] == outside
+    assert (engine.cross[0] == 0) == (parts == 1)
+    assert engine.handed.shape[0] >= engine.hand_at[parts]
+
+
 def test_spheres_are_numbered_cell_by_cell_and_labels_follow():
     packing = pl.random_packing(800, 0.6, dim=3, seed=8)
     rule = DYNAMICS["bro"](packing)

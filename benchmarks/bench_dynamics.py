@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python benchmarks/bench_dynamics.py            # full run, 15-35 min
+    python benchmarks/bench_dynamics.py            # full run, 11-45 min
     python benchmarks/bench_dynamics.py --quick    # under 2 min
     python benchmarks/bench_dynamics.py --out benchmarks/results.md
     python benchmarks/bench_dynamics.py --sections curve --plot curve.png
@@ -52,7 +52,7 @@ DYNAMICS = {
         p, EPS, steps, batch_fraction=1.0, seed=seed),
 }
 FULL = {"sizes": {2_000: 1000, 20_000: 1000, 200_000: 100},
-        "phis": (0.50, 0.60, 0.64, 0.70), "repeats": 3, "curve_n": 20_000,
+        "phis": (0.50, 0.60, 0.64, 0.70), "repeats": 5, "curve_n": 20_000,
         "cold": True, "baseline_steps": 1000,
         "ordered": {20_000: 1000, 200_000: 100}}
 QUICK = {"sizes": {2_000: 300, 20_000: 150}, "phis": (0.60,), "repeats": 3,

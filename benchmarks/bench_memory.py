@@ -58,8 +58,9 @@ def main():
     print("| N | peak resident memory (MiB) | bytes per particle above the smallest run |")
     print("|---:|---:|---:|")
     for n, peak in zip(sizes, peaks):
-        per = (peak - peaks[0]) / (n - sizes[0]) if n > sizes[0] else float("nan")
-        print(f"| {n:,} | {peak / 2**20:,.0f} | {per:,.0f} |")
+        # the smallest run is the base the others are measured from
+        per = f"{(peak - peaks[0]) / (n - sizes[0]):,.0f}" if n > sizes[0] else "—"
+        print(f"| {n:,} | {peak / 2**20:,.0f} | {per} |")
     slope, intercept = np.polyfit(sizes, peaks, 1)
     n_max = int((2 * GIB - intercept) / slope)
     print(f"\nlinear fit: {intercept / 2**20:,.0f} MiB + {slope:,.0f} bytes x N")

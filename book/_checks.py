@@ -101,6 +101,9 @@ def _read(value, name, size=1):
     except (TypeError, ValueError):
         _say(f"{name}: could not read this answer as numbers.")
         return None
+    except OverflowError:  # an integer beyond the largest float
+        _say(f"{name}: the answer should be finite.")
+        return None
     if numbers.size != size:
         what = "one number" if size == 1 else f"{size} numbers"
         _say(f"{name}: the answer should be {what}.")
@@ -172,7 +175,7 @@ def _parameter(value, name, low, high, high_open=False):
     if not isinstance(value, (bool, np.bool_)):
         try:
             number = float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             number = None
     inside = number is not None and low < number and (
         number < high if high_open else number <= high)

@@ -190,7 +190,8 @@ def _list_range(lo, hi, positions, radii, box, side, skin, cell_start, start, up
     nearest image, and each sphere of the cell tests them all without
     branches. Returns the end of the rows written, the longest row,
     whether they fitted and how many entries are numbered outside
-    lo..hi - 1 (the most contacts the range can hand to other parts)."""
+    lo..hi - 1 (the most contacts the range can hand to other parts; only
+    part of the count if they did not fit)."""
     near0 = np.empty(27 * most)
     near1 = np.empty(27 * most)
     near2 = np.empty(27 * most)
@@ -715,7 +716,12 @@ def _finish_part(p, every, bounds, cand, n_cand, active, n_active, flag, total,
 def _scan_parallel(every, bounds, cand, n_cand, active, n_active, step, seed,
                    weight_kind, weight_param, box, scales, positions, radii, label,
                    start, up, rows, widest, flag, total, count, share, handed,
-                   hand_at, n_handed, touched, n_touched, loss_parts):
+                   hand_at, n_handed, touched, n_touched, loss_parts, move,
+                   factor_kind, scale, spread, factors, built, limit2, moved):
+    """Scan every part, then finish each part's new active list and, with
+    ``move``, move its spheres in the same loop: a step then waits for the
+    other threads twice, not three times. Not for a batch (its draw needs
+    every part's list) nor a run's last step (it does not move)."""
     parts = bounds.shape[0] - 1
     for p in prange(parts):
         _scan_part(p, every, bounds, cand, n_cand, step, seed, weight_kind,
@@ -726,31 +732,10 @@ def _scan_parallel(every, bounds, cand, n_cand, active, n_active, step, seed,
         _finish_part(p, every, bounds, cand, n_cand, active, n_active, flag, total,
                      count, share, handed, hand_at, n_handed, touched, n_touched,
                      loss_parts)
-
-
-@njit(cache=True, parallel=True)
-def _step_parallel(every, bounds, cand, n_cand, active, n_active, step, seed,
-                   weight_kind, weight_param, box, scales, positions, radii, label,
-                   start, up, rows, widest, flag, total, count, share, handed,
-                   hand_at, n_handed, touched, n_touched, loss_parts, factor_kind,
-                   scale, spread, factors, built, limit2, moved):
-    """``_scan_parallel`` and then the move, each part moving its new active
-    spheres as soon as it has them: one wait for the other threads fewer.
-    Not for a batch (its draw needs every part's list) nor a last step."""
-    parts = bounds.shape[0] - 1
-    for p in prange(parts):
-        _scan_part(p, every, bounds, cand, n_cand, step, seed, weight_kind,
-                   weight_param, box, scales, positions, radii, label, start, up,
-                   rows, widest, flag, total, count, share, handed, hand_at, n_handed,
-                   touched, n_touched)
-    for p in prange(parts):
-        _finish_part(p, every, bounds, cand, n_cand, active, n_active, flag, total,
-                     count, share, handed, hand_at, n_handed, touched, n_touched,
-                     loss_parts)
-        # a part's finish and move touch only its own spheres
-        _move_part(p, bounds[p], factor_kind, scale, spread, seed, step, factors,
-                   active, n_active, positions, built, label, box, scales[0],
-                   limit2, total, count, share, moved)
+        if move:  # a part's finish and move touch only its own spheres
+            _move_part(p, bounds[p], factor_kind, scale, spread, seed, step,
+                       factors, active, n_active, positions, built, label, box,
+                       scales[0], limit2, total, count, share, moved)
 
 
 @njit(cache=True, parallel=True)
@@ -794,19 +779,13 @@ def _advance_kernel(
         every = 2 * n_cands > n  # a sweep of the half list costs less
         parallel = parts > 1 and n_cands >= _PARALLEL_MIN
         fused = parallel and factor_kind != FACTOR_BATCH and t != t_stop
-        if fused:
-            _step_parallel(every, bounds, cand, n_cand, active, n_active, t, seed,
-                           weight_kind, weight_param, box, scales, positions, radii,
-                           label, start, up, rows, widest, flag, total, count,
-                           share, handed, hand_at, n_handed, touched, n_touched,
-                           loss_parts, factor_kind, scale, spread, factors, built,
-                           limit2, moved)
-        elif parallel:
+        if parallel:
             _scan_parallel(every, bounds, cand, n_cand, active, n_active, t, seed,
                            weight_kind, weight_param, box, scales, positions, radii,
                            label, start, up, rows, widest, flag, total, count,
                            share, handed, hand_at, n_handed, touched, n_touched,
-                           loss_parts)
+                           loss_parts, fused, factor_kind, scale, spread, factors,
+                           built, limit2, moved)
         else:
             for p in range(parts):
                 _scan_part(p, every, bounds, cand, n_cand, t, seed, weight_kind,

@@ -57,9 +57,9 @@ def check_real(value, name, low=None, high=None, low_open=True, high_open=True):
     interval = _interval(low, high, low_open, high_open)
     try:
         value = float(value)
-    except OverflowError:  # an integer beyond the largest float
-        raise ValueError(f"{name} must be finite and in {interval}, got an "
-                         f"integer too large for a float") from None
+    except OverflowError:  # an integer or fraction beyond the largest float
+        raise ValueError(f"{name} must be finite and in {interval}, got a "
+                         f"number too large for a float") from None
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite and in {interval}, got {value}")
     too_low = low is not None and (value <= low if low_open else value < low)
@@ -94,6 +94,9 @@ def as_real_array(value, name, shape):
             array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as error:
         raise TypeError(f"{name} must be a real {shape} array: {error}") from None
+    except OverflowError:  # integers beyond the largest float
+        raise ValueError(f"{name} must be finite, got a number too large for a "
+                         f"float") from None
     if array.dtype.kind not in "iuf":
         raise TypeError(
             f"{name} must be a real {shape} array, got entries of dtype "

@@ -84,12 +84,13 @@ _RUN_BYTES_PER_DIM = 20
 # validation
 
 
-def _canonical_float(value, name, low=None, high=None):
-    """``value`` as a float in [low, high], rounded to 12 digits."""
-    value = check_real(value, name, low, high, low_open=False, high_open=False)
+def _canonical_float(value, name, low, high, low_open=True, high_open=True):
+    """``value`` as a float rounded to 12 digits, inside the interval from
+    ``low`` to ``high`` (see ``check_real``) before and after rounding."""
+    value = check_real(value, name, low, high, low_open, high_open)
     # 12 significant digits: 0.62 and 0.6200000000000001 (from linspace)
     # name the same run
-    return float(f"{value:.12g}")
+    return check_real(float(f"{value:.12g}"), name, low, high, low_open, high_open)
 
 
 def _as_list(values, name):
@@ -124,10 +125,7 @@ def _check_grid(dynamics, phi, n, params, n_seeds, dim, steps, record_every,
 
     phis = []
     for v in _as_list(phi, "phi"):
-        v = _canonical_float(v, "phi")
-        if not 0 < v < 1:
-            raise ValueError(f"phi must be in (0, 1), got {v}")
-        phis.append(v)
+        phis.append(_canonical_float(v, "phi", 0.0, 1.0))
     ns = [check_n(v) for v in _as_list(n, "n")]
 
     spec = _PARAMETERS[dynamics]
@@ -161,12 +159,10 @@ def _check_grid(dynamics, phi, n, params, n_seeds, dim, steps, record_every,
             if name == "batch_size":
                 values.append(_check_int(v, "batch_size", 1))
                 continue
-            v = _canonical_float(v, name)
-            if name == "batch_fraction" and not 0 < v <= 1:
-                raise ValueError(f"batch_fraction must be in (0, 1], got {v}")
-            if name != "batch_fraction" and not v > 0:
-                raise ValueError(f"{name} must be > 0, got {v}")
-            values.append(v)
+            if name == "batch_fraction":
+                values.append(_canonical_float(v, name, 0.0, 1.0, high_open=False))
+            else:
+                values.append(_canonical_float(v, name, 0.0, None))
         if len(set(values)) != len(values):
             raise ValueError(f"params[{name!r}] has repeated values")
         lists[name] = values
@@ -651,7 +647,8 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
 
         # the second half of the spheres has radius 0.5 * radius_ratio
         radius_ratio = _canonical_float(radius_ratio, "radius_ratio",
-                                        2.0 * MIN_LENGTH, 2.0 * MAX_LENGTH)
+                                        2.0 * MIN_LENGTH, 2.0 * MAX_LENGTH,
+                                        low_open=False, high_open=False)
     labels = check_choice(labels, "labels", ("drawn", "cells"))
     progress = check_flag(progress, "progress")
     _check_points(phis, ns, dim, radius_ratio, lists)

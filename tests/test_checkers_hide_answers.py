@@ -184,6 +184,14 @@ def test_replies_never_show_the_answer(name):
             assert form not in text, f"{name} printed {form!r}"
 
 
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_an_answer_beyond_the_floats_is_called_not_finite(name):
+    case, function = CASES[name], getattr(checks, name)
+    answer = (10**400,) * len(case["right"])
+    text = _printed(function, *answer, **case["kwargs"])
+    assert "should be finite" in text and "Right" not in text, text
+
+
 def test_checkers_file_holds_no_answer():
     text = (ROOT / "book" / "_checks.py").read_text()
     for phrase in PROBLEM_DATA:
@@ -228,6 +236,7 @@ def test_the_books_own_parameter_counts_as_the_books_case():
     ("check_number_variance_exponent", dict(alpha=None), "alpha"),
     ("check_number_variance_exponent", dict(alpha="quarter"), "alpha"),
     ("check_number_variance_exponent", dict(dim=2.5), "dim"),
+    ("check_bro_kick", dict(eps=10**400), "eps"),
 ])
 def test_bad_parameters_are_named_not_raised(name, call, parameter):
     """A parameter out of range gets a reply naming it, not a traceback,

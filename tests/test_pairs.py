@@ -110,9 +110,10 @@ def test_spheres_are_numbered_cell_by_cell_and_labels_follow():
 @pytest.mark.parametrize("name", ["bro", "sgd-fraction", "bro-nonreciprocal",
                                   "sgd-pair"])
 def test_any_number_of_parts_gives_the_reference_run(name, parts, monkeypatch):
-    """Parts hand the contacts of each other's spheres over; run serially
-    here, they must give the reference's bits, through the sweep of every
-    sphere (most active) and the scan of the candidates (few active)."""
+    """Parts hand the contacts of each other's spheres over; serially or in
+    parallel (as many threads as numba has), they must give the
+    reference's bits, through the sweep of every sphere (most active) and
+    the scan of the candidates (few active)."""
     monkeypatch.setattr(_pairs.PairEngine, "parts", parts)
     packing = pl.random_packing(1500, 0.45, dim=3, seed=10)
     rule = DYNAMICS[name](packing)

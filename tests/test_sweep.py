@@ -199,7 +199,7 @@ def test_summarize_sweep(serial):
         (dict(dynamics="langevin"), ValueError, "dynamics must be one of"),
         (dict(params={}), ValueError, r"params must give \['eps'\]"),
         (dict(params={"eps": 0.1, "lr": 0.1}), ValueError, "do not apply"),
-        (dict(params={"eps": -0.1}), ValueError, "eps must be > 0"),
+        (dict(params={"eps": -0.1}), ValueError, r"eps must be in \(0, inf\)"),
         (dict(phi=[0.5, 1.2]), ValueError, r"phi must be in \(0, 1\)"),
         (dict(phi=[0.5, 0.5]), ValueError, "phi has repeated values"),
         (dict(n=1), ValueError, "n must be >= 2"),

@@ -45,7 +45,9 @@ def test_random_packing_rejects(kwargs, error, match):
     (np.zeros((3, 2)), 1e-151, r"box must be in \[1e-150, 1e\+150\], got 1e-151"),
     (np.zeros((3, 2)), np.inf, r"box must be finite"),
     (np.zeros((3, 2)), 10**400,
-     r"box must be finite and in \[1e-150, 1e\+150\], got an integer too large"),
+     r"box must be finite and in \[1e-150, 1e\+150\], got a number too large"),
+    ([[10**400, 0.0], [0.0, 1.0]], 5.0,
+     r"positions must be finite, got a number too large for a float"),
 ])
 def test_packing_rejects(positions, box, match):
     with pytest.raises(ValueError, match=match):
@@ -334,7 +336,12 @@ FA = np.array([0.01, 0.05, 0.09, 0.13, 0.17, 0.21])
                           radius_ratio=np.nan), ValueError,
      r"radius_ratio must be finite and in \[2e-150, 2e\+150\], got nan"),
     (lambda: pl.run_sweep("bro", [10**400], [100], params={"eps": 0.02}, steps=10),
-     ValueError, "phi must be finite .* got an integer too large for a float"),
+     ValueError, r"phi must be finite and in \(0, 1\), got a number too large"),
+    (lambda: pl.run_sweep("bro", [0.5, 1 - 1e-14], [100], params={"eps": 0.02},
+                          steps=10), ValueError, r"phi must be in \(0, 1\), got 1.0"),
+    (lambda: pl.run_sweep("sgd", [0.6], [100], steps=10,
+                          params={"lr": 0.02, "batch_fraction": 10**400}),
+     ValueError, r"batch_fraction must be finite and in \(0, 1\], got a number"),
 ])
 def test_sweeps_name_bad_options(call, error, match):
     with pytest.raises(error, match=match):

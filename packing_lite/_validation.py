@@ -18,6 +18,10 @@ __all__ = []
 #: 32-bit integers.
 MAX_SPHERES = 2**31 - 1
 
+#: Largest dimension: far beyond any packing that fits in memory, and the
+#: ball volumes' arithmetic in floats stays finite.
+MAX_DIM = 2**31 - 1
+
 #: Most step numbers a run may reach: step counters are 64-bit integers.
 MAX_STEPS = 2**62
 
@@ -37,11 +41,22 @@ def check_int(value, name, minimum=None, maximum=None):
     ):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
     value = int(value)
+    shown = _shown_int(value)
     if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+        raise ValueError(f"{name} must be >= {minimum}, got {shown}")
     if maximum is not None and value > maximum:
-        raise ValueError(f"{name} must be <= {maximum}, got {value}")
+        raise ValueError(f"{name} must be <= {maximum}, got {shown}")
     return value
+
+
+def _shown_int(value):
+    """``value`` for an error message: an integer of hundreds of digits is
+    named by its size, not spelt out."""
+    if abs(value) < 10**40:
+        return f"{value}"
+    digits = int(abs(value).bit_length() * math.log10(2)) + 1
+    kind = "a negative integer" if value < 0 else "an integer"
+    return f"{kind} of about {digits} digits"
 
 
 def check_real(value, name, low=None, high=None, low_open=True, high_open=True):
@@ -110,6 +125,11 @@ def check_choice(value, name, choices):
         allowed = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
     return value
+
+
+def check_dim(value):
+    """Return the dimension ``value``, in [1, MAX_DIM]."""
+    return check_int(value, "dim", minimum=1, maximum=MAX_DIM)
 
 
 def check_n(value, name="n"):
@@ -184,5 +204,5 @@ def resolve_seed(seed):
         )
     seed = int(seed)
     if not 0 <= seed < 2**63:
-        raise ValueError(f"seed must be in [0, 2**63), got {seed}")
+        raise ValueError(f"seed must be in [0, 2**63), got {_shown_int(seed)}")
     return seed

@@ -37,7 +37,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validation import as_real_array, check_flag
+from ._validation import as_real_array, check_dim, check_flag
 from ._validation import check_int as _check_int
 from ._validation import check_real
 
@@ -1150,7 +1150,7 @@ def scaling_powers(exponents="manna-3d", dim=None):
     ScalingPowers
     """
     ex = exponent_set(exponents)
-    d = ex.dim if dim is None else _check_int(dim, "dim", 1)
+    d = ex.dim if dim is None else check_dim(dim)
     dn = d * ex.nu_perp
     return ScalingPowers(ex.beta / dn, 1.0 / dn, ex.nu_par / dn)
 

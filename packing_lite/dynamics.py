@@ -45,8 +45,8 @@ from .neighbors import CellGrid, cell_index
 from .packing import Packing, check_packing, wrap
 from ._progress import progress_bar
 from ._validation import (
-    MAX_SPHERES, check_choice, check_flag, check_int, check_real, check_samples,
-    check_steps, resolve_seed,
+    MAX_SPHERES, MAX_STEPS, check_choice, check_flag, check_int, check_real,
+    check_samples, check_steps, resolve_seed,
 )
 
 __all__ = [
@@ -564,14 +564,13 @@ def continue_run(result, steps, progress=False):
     RunResult
         The whole run: records of ``result`` followed by the new ones.
     """
-    if not isinstance(result, RunResult):
-        raise TypeError(f"result must be a RunResult, got {type(result).__name__}")
+    given, result = result, check_run(result)
     params = dict(result.params)
     packing = result.packing
     rule = rule_from_params(packing, params)
     steps = check_steps(steps, params["record_every"], result.steps)[0]
     if result.absorbed or steps == 0:
-        return result
+        return given
 
     def joined(more):  # the records of result, then the new ones
         new = more.times > result.steps
@@ -597,28 +596,90 @@ def continue_run(result, steps, progress=False):
 _DERIVED = ("n", "dim", "phi", "record_every", "steps_requested", "package_version")
 
 
-def rule_from_params(packing, params):
+def rule_from_params(packing, params, name="result"):
     """The rule of the run that stored ``params``, as :func:`continue_run`
-    needs it; a ValueError names what is missing or not a known run."""
+    needs it; a ValueError names what is missing or not a known run (the
+    run is called ``name``)."""
     try:
-        name = params["dynamics"]
-        if name == "bro":
+        dynamics = params["dynamics"]
+        if dynamics == "bro":
             rule = _bro_rule(packing, params["eps"], params["variant"])[0]
-        elif name == "sgd":
+        elif dynamics == "sgd":
             rule = _sgd_rule(packing, params["lr"], params["batch_fraction"],
                              params["batch_size"], params["variant"])[0]
-        elif name == "sde-bro":
+        elif dynamics == "sde-bro":
             rule = _sde_rule(packing, params["eps"], None, None)[0]
-        elif name == "sde-sgd":
+        elif dynamics == "sde-sgd":
             rule = _sde_rule(packing, None, params["lr"], params["batch_fraction"])[0]
         else:
-            raise ValueError(f"result.params['dynamics'] is {name!r}: not a known run")
+            raise ValueError(f"{name}.params['dynamics'] is {dynamics!r}: not a "
+                             f"known run")
         check_steps(0, params["record_every"])
         params["phi"]
     except KeyError as error:
-        raise ValueError(f"result.params has no {error}, which continuing the run "
+        raise ValueError(f"{name}.params has no {error}, which continuing the run "
                          f"needs") from None
     return rule
+
+
+def check_records(times, f_a, loss, steps, absorbed):
+    """A run's records, once they agree with each other and with its
+    ``steps`` and ``absorbed``; a ValueError says what does not."""
+    if times.ndim != 1 or times.size == 0 or times.dtype.kind not in "iu":
+        raise ValueError("times must be a non-empty 1-D array of integers")
+    if times[0] < 0 or np.any(np.diff(times) <= 0) or times[-1] != steps:
+        raise ValueError(f"times must increase from >= 0 and end at "
+                         f"steps={steps}")
+    for name, values in (("active_fraction", f_a), ("loss", loss)):
+        if values.shape != times.shape or values.dtype.kind != "f":
+            raise ValueError(f"{name} must be a float array as long as times "
+                             f"({times.size})")
+    if not (np.all((f_a >= 0) & (f_a <= 1)) and np.all(np.isfinite(loss))
+            and np.all(loss >= 0)):
+        raise ValueError("active_fraction must lie in [0, 1] and loss be "
+                         "finite and >= 0")
+    if absorbed and f_a[-1] != 0:
+        raise ValueError(f"the run is marked absorbed, but its last record has "
+                         f"f_a = {f_a[-1]}")
+    return times, f_a, loss
+
+
+def check_run(result, name="result", package_version=None):
+    """``result`` once its parts agree with each other, with arrays and
+    plain Python values (a hand-made or loaded ``RunResult`` may hold
+    lists or numpy scalars); a TypeError or ValueError names the part
+    that does not. ``package_version``, when given, is added to the
+    params (a loaded run says which version wrote it)."""
+    if not isinstance(result, RunResult):
+        raise TypeError(f"{name} must be a RunResult, got {type(result).__name__}")
+    packing = result.packing
+    if not isinstance(packing, Packing):
+        raise TypeError(f"{name}.packing must be a Packing, got "
+                        f"{type(packing).__name__}")
+    steps = check_int(result.steps, f"{name}.steps", 0, MAX_STEPS)
+    seed = check_int(result.seed, f"{name}.seed", 0, 2**63 - 1)
+    absorbed = check_flag(result.absorbed, f"{name}.absorbed")
+    params = result.params
+    if not isinstance(params, dict):
+        raise TypeError(f"{name}.params must be a dict, got {type(params).__name__}")
+    for key, size in (("n", packing.n), ("dim", packing.dim)):
+        if key in params and params[key] != size:
+            raise ValueError(f"{name}.params give {key}={params[key]!r}, the "
+                             f"positions {size}")
+    times, f_a, loss = check_records(*(np.asarray(getattr(result, field))
+                                       for field in ("times", "active_fraction",
+                                                     "loss")),
+                                     steps, absorbed)
+    phi = check_real(params.get("phi", packing.phi), f"{name}.params['phi']")
+    if not math.isclose(phi, packing.phi, rel_tol=1e-9):
+        raise ValueError(f"{name}.params give phi={phi!r}, the packing "
+                         f"{packing.phi!r}")
+    rule_from_params(packing, dict(params), name)
+    if package_version is not None:
+        params = dict(params, package_version=package_version)
+    return RunResult(times=times, active_fraction=f_a, loss=loss, steps=steps,
+                     absorbed=absorbed, packing=packing, seed=seed,
+                     params=dict(params))
 
 
 def _progress_bar(steps, name):
@@ -830,6 +891,8 @@ def sample_displacements(packing, dynamics, samples, particles=None, seed=None,
     if particles is None:
         particles = np.arange(packing.n)
     particles = np.atleast_1d(np.asarray(particles))
+    if particles.size == 0 and particles.ndim == 1:  # [] is read as floats
+        particles = particles.astype(np.int64)
     if particles.ndim != 1 or not np.issubdtype(particles.dtype, np.integer):
         raise TypeError("particles must be a 1-d array of integer indices")
     if particles.size and (particles.min() < 0 or particles.max() >= packing.n):

@@ -21,16 +21,15 @@ says why.
 """
 
 import json
-import math
 import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from .dynamics import RunResult, rule_from_params
+from .dynamics import RunResult, check_run
 from .packing import Packing
-from ._validation import MAX_STEPS, as_real_array, check_flag, check_int, check_path
+from ._validation import as_real_array, check_flag, check_int, check_path
 
 __all__ = ["save", "load", "FORMAT_VERSION"]
 
@@ -77,6 +76,7 @@ def save(obj, path):
             raise ValueError(f"path {str(path)!r} is a folder: give another "
                              f"file name")
     if isinstance(obj, RunResult):
+        obj = check_run(obj, "obj")  # so that load reads it back
         packing = obj.packing
         meta = {"kind": "run", "steps": obj.steps, "absorbed": obj.absorbed,
                 "seed": obj.seed, "params": _jsonable(obj.params)}
@@ -203,6 +203,10 @@ def load(path):
         raise ValueError(f"path {str(path)!r} is a folder, not a packing_lite file")
     contents, meta = read_archive(path, "packing_lite file")
     if meta.get("format") != FORMAT_NAME:
+        if "spec" in meta and "steps_taken" in meta:  # a file run_sweep wrote
+            raise ValueError(f"{path} is one run of a sweep: read it with "
+                             f"packing_lite.load_run({str(path.parent)!r}, "
+                             f"{path.stem!r})")
         raise ValueError(f"{path} is not a packing_lite file")
     version = meta.get("format_version")
     try:
@@ -227,7 +231,11 @@ def load(path):
             return packing
         if meta["kind"] != "run":
             raise ValueError(f"unknown kind {meta['kind']!r}")
-        return _checked_run(contents, meta, packing)
+        return check_run(RunResult(
+            times=contents["times"], active_fraction=contents["active_fraction"],
+            loss=contents["loss"], steps=meta["steps"], absorbed=meta["absorbed"],
+            packing=packing, seed=meta["seed"], params=meta["params"]),
+            "run", meta.get("package_version"))
     except KeyError as error:
         raise ValueError(f"{path} is a damaged packing_lite file: {error} is "
                          f"missing") from None
@@ -248,56 +256,6 @@ def _stored_radius(radii, equal):
         raise ValueError("radii must hold one value repeated, as equal_radii "
                          "says")
     return float(radii[0])
-
-
-def check_records(times, f_a, loss, steps, absorbed):
-    """A run's records, once they agree with each other and with its
-    ``steps`` and ``absorbed``; a ValueError says what does not."""
-    if times.ndim != 1 or times.size == 0 or times.dtype.kind not in "iu":
-        raise ValueError("times must be a non-empty 1-D array of integers")
-    if times[0] < 0 or np.any(np.diff(times) <= 0) or times[-1] != steps:
-        raise ValueError(f"times must increase from >= 0 and end at "
-                         f"steps={steps}")
-    for name, values in (("active_fraction", f_a), ("loss", loss)):
-        if values.shape != times.shape or values.dtype.kind != "f":
-            raise ValueError(f"{name} must be a float array as long as times "
-                             f"({times.size})")
-    if not (np.all((f_a >= 0) & (f_a <= 1)) and np.all(np.isfinite(loss))
-            and np.all(loss >= 0)):
-        raise ValueError("active_fraction must lie in [0, 1] and loss be "
-                         "finite and >= 0")
-    if absorbed and f_a[-1] != 0:
-        raise ValueError(f"the run is marked absorbed, but its last record has "
-                         f"f_a = {f_a[-1]}")
-    return times, f_a, loss
-
-
-def _checked_run(contents, meta, packing):
-    """The RunResult stored in ``contents`` and ``meta``, once its parts
-    agree with each other; a ValueError says what does not."""
-    steps, seed, absorbed, params = (meta["steps"], meta["seed"], meta["absorbed"],
-                                     meta["params"])
-    steps = check_int(steps, "steps", 0, MAX_STEPS)
-    seed = check_int(seed, "seed", 0, 2**63 - 1)
-    absorbed = check_flag(absorbed, "absorbed")
-    if not isinstance(params, dict):
-        raise ValueError(f"params must be a mapping, got {params!r}")
-    for key, size in (("n", packing.n), ("dim", packing.dim)):
-        if key in params and params[key] != size:
-            raise ValueError(f"params give {key}={params[key]!r}, the positions "
-                             f"{size}")
-    times, f_a, loss = check_records(contents["times"],
-                                     contents["active_fraction"],
-                                     contents["loss"], steps, absorbed)
-    if "phi" in params and not math.isclose(params["phi"], packing.phi,
-                                            rel_tol=1e-9):
-        raise ValueError(f"params give phi={params['phi']!r}, the packing "
-                         f"{packing.phi!r}")
-    rule_from_params(packing, dict(params))
-    return RunResult(times=times, active_fraction=f_a, loss=loss, steps=steps,
-                     absorbed=absorbed, packing=packing, seed=seed,
-                     params=dict(params,
-                                 package_version=meta.get("package_version")))
 
 
 # The first bytes of a zip archive (a NumPy .npz file): a local file
@@ -328,7 +286,7 @@ def read_archive(path, what):
         raise ValueError(f"{path} has no packing_lite metadata: not a {what}")
     try:
         meta = json.loads(str(contents["meta"]))
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep
         meta = None
     if not isinstance(meta, dict):
         raise ValueError(f"{path} has damaged packing_lite metadata: not a {what}")

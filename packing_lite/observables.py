@@ -31,7 +31,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._validation import check_int, check_real, resolve_seed
+from ._validation import check_dim, check_int, check_real, resolve_seed
 from .packing import check_packing
 
 __all__ = [
@@ -127,7 +127,7 @@ def wave_vectors(box, dim, k_max, *, max_vectors=None, seed=None):
         The integer vectors ``m``, sorted by ``|m|``.
     """
     box = check_real(box, "box", low=0.0)
-    dim = check_int(dim, "dim", minimum=1)
+    dim = check_dim(dim)
     k_min = 2.0 * math.pi / box
     k_max = check_real(k_max, "k_max", low=k_min, low_open=False)
     if max_vectors is not None:

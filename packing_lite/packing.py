@@ -11,7 +11,9 @@ import os
 import numpy as np
 from numba import njit
 
-from ._validation import as_real_array, check_int, check_n, check_real, resolve_seed
+from ._validation import (
+    as_real_array, check_dim, check_int, check_n, check_real, resolve_seed,
+)
 
 __all__ = ["Packing", "random_packing", "ball_volume", "box_for_phi"]
 
@@ -21,7 +23,7 @@ def ball_volume(dim, radius=1.0):
 
     v_d R^d with v_d = pi^(d/2) / Gamma(d/2 + 1); ``radius`` >= 0.
     """
-    dim = check_int(dim, "dim", minimum=1)
+    dim = check_dim(dim)
     radius = check_real(radius, "radius", low=0.0, low_open=False)
     try:
         return math.pi ** (dim / 2) / math.gamma(dim / 2 + 1) * radius**dim
@@ -348,7 +350,7 @@ def random_packing(n, phi, dim=3, seed=None, radius=0.5):
     """
     n = check_n(n)
     phi = check_real(phi, "phi", low=0.0, high=1.0)
-    dim = check_int(dim, "dim", minimum=1)
+    dim = check_dim(dim)
     message = check_memory(n, dim)
     radius, radii = _as_radius(radius, n)
     rng = np.random.default_rng(resolve_seed(seed))

@@ -42,12 +42,11 @@ import numpy as np
 from . import analysis
 from ._progress import progress_bar
 from ._validation import (
-    check_choice, check_flag, check_int as _check_int, check_n, check_path,
-    check_real, check_steps,
+    check_choice, check_dim, check_flag, check_int as _check_int, check_n,
+    check_path, check_real, check_steps,
 )
-from .io import (
-    atomic_savez, check_records, check_writable, make_folder, read_archive,
-)
+from .dynamics import check_records
+from .io import atomic_savez, check_writable, make_folder, read_archive
 
 # pandas and tqdm are imported where they are used, as scipy is in
 # analysis: ``import packing_lite`` then takes about half the time.
@@ -111,7 +110,7 @@ def _check_grid(dynamics, phi, n, params, n_seeds, dim, steps, record_every,
         raise ValueError(
             f"dynamics must be one of {sorted(_PARAMETERS)}, got {dynamics!r}"
         )
-    dim = _check_int(dim, "dim", 1)
+    dim = check_dim(dim)
     steps = _check_int(steps, "steps", 1)
     steps, record_every = check_steps(steps, record_every)
     n_seeds = _check_int(n_seeds, "n_seeds", 1)
@@ -374,7 +373,7 @@ def _check_spec(spec):
     remade = _make_spec(dynamics, phis[0], ns[0], dim, steps, record_every,
                         variant, {k: v[0] for k, v in lists.items()},
                         _check_int(spec["replica"], "replica", 0),
-                        _check_int(spec["base_seed"], "base_seed", 0),
+                        _check_int(spec["base_seed"], "base_seed", 0, 2**63 - 1),
                         spec.get("radius_ratio"), spec.get("labels", "drawn"))
     if remade != spec:
         raise ValueError("spec does not describe the run it was saved for "
@@ -414,6 +413,34 @@ def _load_cached(directory, spec):
         warnings.warn(f"run_sweep runs again: {error}", stacklevel=3)
         return None
     return payload if stored == spec else None
+
+
+def _check_analysis_options(options):
+    """``options`` as a dict of :func:`analysis.summarize_run`'s keyword
+    options, tried on a run of two records so that a bad one is named
+    before any run starts."""
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise TypeError(f"analysis_options must be a dict, got "
+                        f"{type(options).__name__}")
+    options = dict(options)
+    unknown = set(options) - {"steady_kwargs", "rtol", "smooth"}
+    if unknown:
+        raise ValueError(
+            f"analysis_options keys {sorted(unknown)} are not recognised; "
+            "allowed: ['steady_kwargs', 'rtol', 'smooth']"
+        )
+    steady = options.get("steady_kwargs")
+    if steady is not None and not isinstance(steady, Mapping):
+        raise TypeError(f"analysis_options['steady_kwargs'] must be a dict, got "
+                        f"{type(steady).__name__}")
+    try:
+        analysis.summarize_run(np.arange(2), np.full(2, 0.5), absorbed=False,
+                               **options)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"analysis_options: {error}") from None
+    return options
 
 
 def _row(spec, payload, analysis_options, cached):
@@ -586,8 +613,8 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
         run's key (so its seed differs too), and the runs differ sphere by
         sphere.
     base_seed : int, optional
-        Root of all seeds, >= 0. Two sweeps with the same base seed give
-        the same run at the same grid point.
+        Root of all seeds, in [0, 2**63). Two sweeps with the same base
+        seed give the same run at the same grid point.
     results_dir : str or path-like, optional
         Directory (created if needed) where each run is saved as it
         finishes and from which finished runs are loaded instead of rerun.
@@ -641,7 +668,8 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
     (dynamics, phis, ns, lists, n_seeds, dim, steps, record_every,
      variant) = _check_grid(dynamics, phi, n, params, n_seeds, dim, steps,
                             record_every, variant)
-    base_seed = _check_int(base_seed, "base_seed", 0)
+    # as a run's seed: a 63-bit integer
+    base_seed = _check_int(base_seed, "base_seed", 0, 2**63 - 1)
     if radius_ratio is not None:
         from .packing import MAX_LENGTH, MIN_LENGTH
 
@@ -659,13 +687,7 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
     _check_executor(executor)
     if callback is not None and not callable(callback):
         raise TypeError("callback must be callable or None")
-    analysis_options = dict(analysis_options or {})
-    unknown = set(analysis_options) - {"steady_kwargs", "rtol", "smooth"}
-    if unknown:
-        raise ValueError(
-            f"analysis_options keys {sorted(unknown)} are not recognised; "
-            "allowed: ['steady_kwargs', 'rtol', 'smooth']"
-        )
+    analysis_options = _check_analysis_options(analysis_options)
 
     specs = _grid(dynamics, phis, ns, lists, n_seeds, dim, steps, record_every,
                   variant, base_seed, radius_ratio, labels)
@@ -739,7 +761,7 @@ def load_sweep(results_dir, *, analysis_options=None):
     results_dir = check_path(results_dir, "results_dir")
     if not results_dir.is_dir():
         raise FileNotFoundError(f"results_dir {str(results_dir)!r} is not a directory")
-    analysis_options = dict(analysis_options or {})
+    analysis_options = _check_analysis_options(analysis_options)
     rows = []
     for path in sorted(results_dir.glob("*.npz")):
         try:

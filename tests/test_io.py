@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import re
 import os
@@ -225,15 +226,77 @@ def _damaged(tmp_path, **changes):
     (dict(seed="abc"), "seed must be an integer, got str"),
     (dict(seed=2**63), "seed must be <= 9223372036854775807"),
     (dict(absorbed="no"), "absorbed must be True or False"),
-    (dict(params=[1, 2]), "params must be a mapping"),
+    (dict(params=[1, 2]), "run.params must be a dict, got list"),
     (dict(kind="movie"), "unknown kind 'movie'"),
     (dict(box=np.float64(-1.0)), r"box must be in \[1e-150, 1e\+150\]"),
+    (dict(params={"dynamics": "bro", "eps": 0.02, "variant": "particle",
+                  "record_every": 10, "phi": 10**400}),
+     r"run.params\['phi'\] must be finite .* too large for a float"),
 ])
 def test_damaged_run_is_refused_with_the_reason(tmp_path, changes, match):
     path = _damaged(tmp_path, **changes)
     with pytest.raises(ValueError, match="damaged packing_lite file") as error:
         pl.load(path)
     assert re.search(match, str(error.value)), str(error.value)
+
+
+def test_a_sweep_file_points_to_load_run(tmp_path):
+    table = pl.run_sweep("bro", 0.3, [50], params={"eps": 0.02}, steps=5,
+                         results_dir=tmp_path, progress=False)
+    key = table["key"][0]
+    with pytest.raises(ValueError, match=rf"one run of a sweep: read it with "
+                                         rf"packing_lite.load_run\(.*'{key}'\)"):
+        pl.load(tmp_path / f"{key}.npz")
+    assert pl.load_run(tmp_path, key)["steps_taken"] == 5
+
+
+def test_metadata_nested_too_deep_is_called_damaged(tmp_path):
+    path = pl.save(pl.random_packing(10, 0.3, seed=1), tmp_path / "deep")
+    with np.load(path) as data:
+        contents = {key: data[key] for key in data.files}
+    contents["meta"] = np.array("[" * 100_000 + "]" * 100_000)
+    np.savez(path, **contents)
+    with pytest.raises(ValueError, match="damaged packing_lite metadata"):
+        pl.load(path)
+
+
+@pytest.mark.parametrize("changes,error,match", [
+    (dict(steps=-5), ValueError, r"result.steps must be >= 0, got -5"),
+    (dict(steps=1.5), TypeError, "result.steps must be an integer"),
+    (dict(steps=True), TypeError, "result.steps must be an integer"),
+    (dict(absorbed="no"), TypeError, "result.absorbed must be True or False"),
+    (dict(absorbed=1), TypeError, "result.absorbed must be True or False"),
+    (dict(packing=None), TypeError, "result.packing must be a Packing"),
+    (dict(params=None), TypeError, "result.params must be a dict, got NoneType"),
+    (dict(params={}), ValueError, "result.params has no 'dynamics'"),
+    (dict(seed=-1), ValueError, "result.seed must be >= 0"),
+    (dict(times=np.array([0.5])), ValueError, "times must be a non-empty 1-D "
+                                               "array of integers"),
+    (dict(steps=30), ValueError, "end at steps=30"),
+])
+def test_a_hand_made_result_is_checked_before_it_goes_on_or_is_saved(
+        tmp_path, changes, error, match):
+    """A RunResult put together by hand is refused, naming the part that
+    does not agree, both by continue_run and by save (whose files load)."""
+    run = pl.run_bro(pl.random_packing(60, 0.6, seed=3), 0.02, 40, seed=4,
+                     record_every=10)
+    made = dataclasses.replace(run, **changes)
+    with pytest.raises(error, match=match):
+        pl.continue_run(made, 10)
+    with pytest.raises(error, match=match.replace("result.", "obj.")):
+        pl.save(made, tmp_path / "made")
+    assert not (tmp_path / "made.npz").exists()
+
+
+def test_a_result_with_numpy_values_saves_as_plain_ones(tmp_path):
+    run = pl.run_bro(pl.random_packing(60, 0.6, seed=3), 0.02, 40, seed=4,
+                     record_every=10)
+    made = dataclasses.replace(run, steps=np.int64(40), seed=np.uint64(4),
+                               absorbed=np.False_, times=list(run.times))
+    back = pl.load(pl.save(made, tmp_path / "made"))
+    assert back.steps == 40 and back.seed == 4 and back.absorbed is False
+    np.testing.assert_array_equal(back.times, run.times)
+    assert pl.continue_run(made, 10).steps == pl.continue_run(run, 10).steps == 50
 
 
 def test_undamaged_helper_file_loads(tmp_path):

@@ -65,6 +65,16 @@ def test_bro_rejects_eps(packing, eps):
         pl.run_bro(packing, eps, 10)
 
 
+@pytest.mark.parametrize("call", [
+    lambda: pl.ball_volume(10**400),
+    lambda: pl.random_packing(100, 0.3, dim=10**400),
+])
+def test_a_dimension_beyond_the_bound_is_named_by_its_size(call):
+    with pytest.raises(ValueError,
+                       match="dim must be <= 2147483647, got an integer of about 401 digits"):
+        call()
+
+
 def test_bro_rejects_an_integer_beyond_the_floats(packing):
     with pytest.raises(ValueError, match=r"eps must be finite and in \(0, 3.74\d*\]"):
         pl.run_bro(packing, 10**400, 10)
@@ -203,6 +213,11 @@ def test_continue_run_bounds_steps(packing):
 def test_sample_displacements_bounds_samples(packing):
     with pytest.raises(ValueError, match=r"samples=10+ .* samples <= \d+"):
         pl.sample_displacements(packing, "bro", 10**12, eps=0.02, seed=1)
+
+
+def test_sample_displacements_of_no_sphere_is_empty(packing):
+    out = pl.sample_displacements(packing, "bro", 3, particles=[], eps=0.02, seed=1)
+    assert out.shape == (3, 0, packing.dim)
 
 
 @pytest.mark.parametrize("function", [

@@ -79,7 +79,7 @@ def save(obj, path):
         obj = check_run(obj, "obj")  # so that load reads it back
         packing = obj.packing
         meta = {"kind": "run", "steps": obj.steps, "absorbed": obj.absorbed,
-                "seed": obj.seed, "params": _jsonable(obj.params)}
+                "seed": obj.seed, "params": _jsonable(obj.params, "obj.params")}
         arrays = {"times": obj.times, "active_fraction": obj.active_fraction,
                   "loss": obj.loss}
     elif isinstance(obj, Packing):
@@ -222,7 +222,11 @@ def load(path):
         )
     try:
         radii = contents["radii"]
-        packing = Packing(contents["positions"], float(contents["box"]),
+        box = contents["box"]
+        if box.shape != () or box.dtype.kind not in "iuf":
+            raise ValueError(f"box must be one real number, got an array of "
+                             f"shape {box.shape} and dtype {box.dtype}")
+        packing = Packing(contents["positions"], float(box),
                           _stored_radius(radii, meta["equal_radii"]))
         if radii.shape != (packing.n,):
             raise ValueError(f"radii must have shape ({packing.n},), as the "
@@ -293,11 +297,16 @@ def read_archive(path, what):
     return contents, meta
 
 
-def _jsonable(value):
+def _jsonable(value, name):
+    """``value`` with numpy scalars as Python ones; a TypeError names what
+    JSON cannot hold."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): _jsonable(v, f"{name}[{k!r}]") for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [_jsonable(v, f"{name}[{i}]") for i, v in enumerate(value)]
     if isinstance(value, np.generic):
-        return value.item()
+        value = value.item()
+    if value is not None and not isinstance(value, (str, int, float, bool)):
+        raise TypeError(f"{name} must hold numbers, strings, lists and dicts "
+                        f"only, got {type(value).__name__}")
     return value

@@ -31,7 +31,9 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._validation import check_dim, check_int, check_real, resolve_seed
+from ._validation import (
+    as_real_array, check_dim, check_int, check_real, resolve_seed,
+)
 from .packing import check_packing
 
 __all__ = [
@@ -79,10 +81,7 @@ def _as_positions_box(packing, positions, box):
     if positions is None or box is None:
         raise ValueError("give either packing, or positions and box")
     box = check_real(box, "box", low=0.0)
-    try:
-        positions = np.ascontiguousarray(positions, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError("positions must be an (n, dim) array of reals") from exc
+    positions = np.ascontiguousarray(as_real_array(positions, "positions", "(n, dim)"))
     if positions.ndim != 2 or positions.shape[0] < 1 or positions.shape[1] < 1:
         raise ValueError(
             f"positions must have shape (n, dim) with n, dim >= 1, "
@@ -98,6 +97,11 @@ def _as_positions_box(packing, positions, box):
 
 # Most integer vectors a wave-vector grid may hold (8 bytes a component).
 _MAX_GRID_VECTORS = 10**7
+# Largest component of a wave vector label, and most phases (16 bytes
+# each) structure_factor_vectors tabulates: 1.6 GB at the bound.
+_MAX_COMPONENT = 10**6
+_MAX_SHELLS = 10**6
+_MAX_PHASES = 10**8
 
 
 def wave_vectors(box, dim, k_max, *, max_vectors=None, seed=None):
@@ -134,18 +138,28 @@ def wave_vectors(box, dim, k_max, *, max_vectors=None, seed=None):
         max_vectors = check_int(max_vectors, "max_vectors", minimum=1)
     seed = resolve_seed(seed)
 
-    m_max = int(math.floor(k_max / k_min + 1e-9))
-    if (2 * m_max + 1) ** dim > _MAX_GRID_VECTORS:
-        most = k_min * (0.5 * (_MAX_GRID_VECTORS ** (1 / dim) - 1))
+    ratio = k_max / k_min  # lengths in units of 2 pi / box: no overflow
+    # the grid's size in logarithms: (2 m_max + 1)^dim can have millions of
+    # digits
+    width = 2.0 * math.floor(ratio + 1e-9) + 1.0
+    if dim * math.log(width) > math.log(_MAX_GRID_VECTORS):
+        if dim * math.log(3.0) > math.log(_MAX_GRID_VECTORS):
+            raise ValueError(
+                f"dim={dim} asks for a grid of at least 3^{dim} wave vectors, "
+                f"more than {_MAX_GRID_VECTORS}, whatever k_max: wave vectors "
+                f"are listed up to dim = "
+                f"{int(math.log(_MAX_GRID_VECTORS) / math.log(3.0))}")
+        most = k_min * math.floor(0.5 * (_MAX_GRID_VECTORS ** (1 / dim) - 1))
         raise ValueError(
-            f"k_max={k_max:.6g} in dim={dim} asks for a grid of "
-            f"(2 * {m_max} + 1)^{dim} wave vectors, more than "
+            f"k_max={k_max:.6g} in dim={dim} asks for a grid of about "
+            f"10^{dim * math.log10(width):.1f} wave vectors, more than "
             f"{_MAX_GRID_VECTORS}: use k_max <= {most:.6g}")
+    m_max = int(math.floor(ratio + 1e-9))
     axis = np.arange(-m_max, m_max + 1, dtype=np.intp)
     grid = np.stack(np.meshgrid(*([axis] * dim), indexing="ij"), axis=-1)
     grid = grid.reshape(-1, dim)
     norm2 = np.sum(grid.astype(np.float64) ** 2, axis=1)
-    keep = (norm2 > 0) & (norm2 * k_min**2 <= k_max**2 * (1 + 1e-12))
+    keep = (norm2 > 0) & (norm2 <= ratio**2 * (1 + 1e-12))
     grid, norm2 = grid[keep], norm2[keep]
 
     # first non-zero component positive: one of each +m, -m pair
@@ -194,7 +208,17 @@ def structure_factor_vectors(positions, box, vectors):
     out = np.empty(vectors.shape[0])
     if vectors.shape[0] == 0:
         return out
-    m_max = int(np.abs(vectors).max())
+    # as Python integers: abs of the most negative int64 overflows
+    m_max = max(-int(vectors.min()), int(vectors.max()))
+    if m_max > _MAX_COMPONENT:
+        raise ValueError(f"vectors must have components in [-{_MAX_COMPONENT}, "
+                         f"{_MAX_COMPONENT}], got one of {m_max} in size")
+    tables = positions.size * (2 * m_max + 1)
+    if tables > _MAX_PHASES:
+        raise ValueError(
+            f"vectors up to {m_max} for {positions.shape[0]} points in dim="
+            f"{positions.shape[1]} need {tables} phases, more than {_MAX_PHASES}:"
+            f" use shorter vectors or fewer points")
     m = np.arange(-m_max, m_max + 1)
     # exp(-2 pi i m x / L) per dimension, once; the kernel multiplies them
     angle = (-2.0 * math.pi / box) * positions.T[:, :, None] * m[None, None, :]
@@ -225,9 +249,12 @@ def radial_average(k, values, bins):
     count : ndarray of int, shape (b',)
         Vectors in each shell.
     """
-    k = np.asarray(k, dtype=np.float64).ravel()
-    values = np.asarray(values, dtype=np.float64).ravel()
-    bins = np.asarray(bins, dtype=np.float64).ravel()
+    k = as_real_array(k, "k", "1-D").ravel()
+    values = as_real_array(values, "values", "1-D").ravel()
+    bins = as_real_array(bins, "bins", "1-D").ravel()
+    for name, array in (("k", k), ("values", values), ("bins", bins)):
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"{name} must be finite")
     if k.shape != values.shape:
         raise ValueError(
             f"values must have the same length as k ({k.size}), "
@@ -240,15 +267,17 @@ def radial_average(k, values, bins):
     which, k, values = which[inside], k[inside], values[inside]
     count = np.bincount(which, minlength=bins.size - 1)
     total = np.bincount(which, values, minlength=bins.size - 1)
-    total_sq = np.bincount(which, values**2, minlength=bins.size - 1)
     total_k = np.bincount(which, k, minlength=bins.size - 1)
+    mean = total / np.maximum(count, 1)
+    # squares of the deviations from each shell's mean (two passes: the
+    # sum of squares less count * mean^2 loses every digit of a small
+    # spread on a large value)
+    spread = np.bincount(which, (values - mean[which]) ** 2,
+                         minlength=bins.size - 1)
     full = count > 0
     c = count[full].astype(np.float64)
-    mean = total[full] / c
-    var = np.where(c > 1, (total_sq[full] - c * mean**2) / np.maximum(c - 1, 1),
-                   np.nan)
-    sem = np.sqrt(np.clip(var, 0.0, None)) / np.sqrt(c)
-    return total_k[full] / c, mean, sem, count[full]
+    var = np.where(c > 1, spread[full] / np.maximum(c - 1, 1), np.nan)
+    return total_k[full] / c, mean[full], np.sqrt(var) / np.sqrt(c), count[full]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -313,8 +342,8 @@ def structure_factor(packing=None, k_max=None, *, positions=None, box=None,
     box : float, optional
         Edge of the periodic box, in diameters.
     bin_width : float, optional
-        Shell width, in inverse diameters, in (0, k_max]; default ``2 pi / L``, one
-        spacing of the reciprocal lattice of the box.
+        Shell width, in inverse diameters, in [k_max / 10^6, k_max]; default
+        ``2 pi / L``, one spacing of the reciprocal lattice of the box.
     max_vectors : int, optional
         At most this many wave vectors, drawn at random (seeded).
     seed : int or numpy.random.Generator, optional
@@ -332,8 +361,9 @@ def structure_factor(packing=None, k_max=None, *, positions=None, box=None,
     k_max = check_real(k_max, "k_max", low=k_min, low_open=False)
     if bin_width is None:
         bin_width = k_min
-    bin_width = check_real(bin_width, "bin_width", low=0.0, high=k_max,
-                           high_open=False)
+    # at most _MAX_SHELLS shells: far more than there are wave vectors
+    bin_width = check_real(bin_width, "bin_width", low=k_max / _MAX_SHELLS,
+                           high=k_max, low_open=False, high_open=False)
 
     vectors = wave_vectors(box, dim, k_max, max_vectors=max_vectors, seed=seed)
     s_k = structure_factor_vectors(positions, box, vectors)

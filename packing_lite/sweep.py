@@ -32,6 +32,7 @@ import hashlib
 import itertools
 import json
 import math
+import re
 import time
 import warnings
 from collections.abc import Mapping
@@ -800,6 +801,9 @@ def load_run(results_dir, key):
         ``spec`` (the run's specification), ``times``, ``active_fraction``,
         ``loss``, ``steps_taken``, ``absorbed`` and ``elapsed``.
     """
+    if not isinstance(key, str) or re.fullmatch(r"[0-9a-f]{24}", key) is None:
+        raise ValueError(f"key must be a run key, 24 hexadecimal characters "
+                         f"(column 'key' of the table), got {key!r}")
     path = check_path(results_dir, "results_dir") / f"{key}.npz"
     if not path.exists():
         raise FileNotFoundError(f"no run with key {key!r} in {str(results_dir)!r}")

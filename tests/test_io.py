@@ -229,6 +229,9 @@ def _damaged(tmp_path, **changes):
     (dict(params=[1, 2]), "run.params must be a dict, got list"),
     (dict(kind="movie"), "unknown kind 'movie'"),
     (dict(box=np.float64(-1.0)), r"box must be in \[1e-150, 1e\+150\]"),
+    (dict(box=np.array([5.0, 5.0])), r"box must be one real number, got an array "
+                                     r"of shape \(2,\)"),
+    (dict(box=np.array("abc")), "box must be one real number"),
     (dict(params={"dynamics": "bro", "eps": 0.02, "variant": "particle",
                   "record_every": 10, "phi": 10**400}),
      r"run.params\['phi'\] must be finite .* too large for a float"),
@@ -284,6 +287,14 @@ def test_a_hand_made_result_is_checked_before_it_goes_on_or_is_saved(
     with pytest.raises(error, match=match):
         pl.continue_run(made, 10)
     with pytest.raises(error, match=match.replace("result.", "obj.")):
+        pl.save(made, tmp_path / "made")
+    assert not (tmp_path / "made.npz").exists()
+
+
+def test_save_names_a_parameter_json_cannot_hold(tmp_path):
+    run = pl.run_bro(pl.random_packing(60, 0.6, seed=3), 0.02, 10, seed=4)
+    made = dataclasses.replace(run, params={**run.params, "note": object()})
+    with pytest.raises(TypeError, match=r"obj.params\['note'\] must hold numbers"):
         pl.save(made, tmp_path / "made")
     assert not (tmp_path / "made.npz").exists()
 

@@ -190,6 +190,8 @@ def test_structure_factor_input_errors():
         ob.structure_factor(np.zeros((3, 2)))
     with pytest.raises(ValueError, match="bin_width"):
         ob.structure_factor(packing, bin_width=0.0)
+    with pytest.raises(ValueError, match=r"bin_width must be in \[6.28\d*e-06, "):
+        ob.structure_factor(packing, bin_width=1e-12)
     with pytest.raises(ValueError, match="vectors"):
         ob.structure_factor_vectors(packing.positions, packing.box,
                                     np.zeros((2, 3), dtype=int))
@@ -198,3 +200,61 @@ def test_structure_factor_input_errors():
                                     np.ones((2, 2)))
     with pytest.raises(ValueError, match="bins"):
         ob.radial_average([1.0], [1.0], [1.0])
+
+
+@pytest.mark.parametrize("dim", [30, 10**7, 2**31 - 1])
+def test_a_dimension_too_large_for_any_grid_is_refused_at_once(dim):
+    """The grid's size is compared in logarithms: 3^dim is never built."""
+    with pytest.raises(ValueError, match=rf"dim={dim} asks for a grid of at "
+                                         rf"least 3\^{dim} wave vectors"):
+        ob.wave_vectors(3.0, dim, 2.1)
+
+
+def test_the_largest_k_max_a_grid_error_advises_is_accepted():
+    with pytest.raises(ValueError, match=r"about 10\^899.9 wave vectors") as error:
+        ob.wave_vectors(3.0, 3, 1e300)
+    most = float(str(error.value).rsplit("k_max <= ", 1)[1])
+    assert ob.wave_vectors(3.0, 3, most).shape[0] > 0
+    # one more shell of the grid is too many
+    with pytest.raises(ValueError, match="asks for a grid"):
+        ob.wave_vectors(3.0, 3, most + 1.5 * 2 * math.pi / 3.0)
+
+
+def test_a_tiny_box_gives_its_first_shell_without_overflow():
+    sf = ob.structure_factor(positions=np.zeros((2, 3)), box=1e-300)
+    assert sf.q[0] == pytest.approx(2 * math.pi / 1e-300)
+    assert np.allclose(sf.s, 2.0)  # two points at one place: S = N
+
+
+@pytest.mark.parametrize("vector", [[-2**63, 0, 0], [10**9, 0, 0]])
+def test_wave_vector_components_are_bounded(vector):
+    positions = np.random.default_rng(1).random((4, 3))
+    with pytest.raises(ValueError, match=r"components in \[-1000000, 1000000\]"):
+        ob.structure_factor_vectors(positions, 3.0, np.array([vector]))
+
+
+def test_shell_errors_keep_their_digits_on_large_values():
+    """Three values 1e6, 1e6 + 1e-3, 1e6 + 2e-3: standard deviation 1e-3,
+    standard error 1e-3 / sqrt(3)."""
+    q, mean, sem, count = ob.radial_average(
+        [1.0, 1.0, 1.0], [1e6, 1e6 + 1e-3, 1e6 + 2e-3], [0.0, 2.0])
+    assert count.tolist() == [3] and mean[0] == pytest.approx(1e6 + 1e-3)
+    assert sem[0] == pytest.approx(1e-3 / math.sqrt(3), rel=1e-6)
+
+
+@pytest.mark.parametrize("args, error, match", [
+    ((["1"], [1.0], [0.0, 2.0]), TypeError, "k must be a real"),
+    (([np.nan], [1.0], [0.0, 2.0]), ValueError, "k must be finite"),
+    (([1.0], [1.0], [0.0, np.nan]), ValueError, "bins must be finite"),
+    (([1.0], [1j], [0.0, 2.0]), TypeError, "values must be a real"),
+])
+def test_radial_average_refuses_what_it_cannot_average(args, error, match):
+    with pytest.raises(error, match=match):
+        ob.radial_average(*args)
+
+
+@pytest.mark.parametrize("positions", [np.zeros((3, 2)) + 1j, np.zeros((3, 2), bool),
+                                       [["a", "b"], ["c", "d"]]])
+def test_structure_factor_refuses_positions_that_are_not_real(positions):
+    with pytest.raises(TypeError, match=r"positions must be a real \(n, dim\) array"):
+        ob.structure_factor_vectors(positions, 3.0, np.ones((1, 2), dtype=int))

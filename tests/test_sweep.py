@@ -406,3 +406,9 @@ def test_a_broken_executor_says_how_far_the_sweep_got(tmp_path):
                                            r"finished; the finished runs are "
                                            r"saved in"):
         sweep.run_sweep(**GRID, results_dir=tmp_path, executor=Broken())
+
+
+@pytest.mark.parametrize("key", [3, None, "../x", "0123456789abcdef0123456"])
+def test_load_run_takes_only_a_run_key(tmp_path, key):
+    with pytest.raises(ValueError, match="key must be a run key, 24 hexadecimal"):
+        sweep.load_run(tmp_path, key)

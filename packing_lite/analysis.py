@@ -465,6 +465,8 @@ def ensemble_mean(values, errors=None):
     if errors is not None:
         errors = _as_1d(errors, "errors", finite=False)
         _same_length(("values", values), ("errors", errors))
+        if np.any(errors < 0):
+            raise ValueError("errors must be >= 0 (or nan)")
 
     keep = np.isfinite(values)
     v = values[keep]
@@ -1075,6 +1077,14 @@ class ExponentSet:
     nu_perp: float
     nu_par: float
     dim: int
+
+    def __post_init__(self):
+        if not isinstance(self.name, str):
+            raise TypeError(f"name must be a str, got {type(self.name).__name__}")
+        for field in ("beta", "nu_perp", "nu_par"):
+            value = check_real(getattr(self, field), field, low=0.0)
+            object.__setattr__(self, field, value)
+        object.__setattr__(self, "dim", check_dim(self.dim))
 
     @property
     def z(self):

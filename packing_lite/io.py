@@ -226,8 +226,13 @@ def load(path):
         if box.shape != () or box.dtype.kind not in "iuf":
             raise ValueError(f"box must be one real number, got an array of "
                              f"shape {box.shape} and dtype {box.dtype}")
-        packing = Packing(contents["positions"], float(box),
+        positions = contents["positions"]
+        packing = Packing(positions, float(box),
                           _stored_radius(radii, meta["equal_radii"]))
+        # a Packing wraps its positions into the box, so save never writes
+        # one outside it
+        if not np.all((positions >= 0) & (positions < packing.box)):
+            raise ValueError("positions must lie in [0, box), as save writes them")
         if radii.shape != (packing.n,):
             raise ValueError(f"radii must have shape ({packing.n},), as the "
                              f"positions, got {radii.shape}")
@@ -279,7 +284,9 @@ def read_archive(path, what):
     if head not in _ZIP_MAGIC:
         raise ValueError(f"{path} is not a {what}: it is not a NumPy .npz archive")
     try:
-        with np.load(path, allow_pickle=False) as data:
+        # the file opened here, so that it is closed even when np.load
+        # fails on a damaged archive
+        with open(path, "rb") as stream, np.load(stream, allow_pickle=False) as data:
             contents = {key: data[key] for key in data.files}
     except Exception as error:  # zip and format errors of a damaged file
         raise ValueError(

@@ -466,3 +466,19 @@ def test_half_absorbed_refuses_data_without_a_step_from_absorbed_to_active():
         an.phi_c_half_absorbed(phi, both_ends, T=1000)
     with pytest.raises(ValueError, match="does not fall with phi"):
         an.phi_c_half_absorbed(phi, np.tile([100.0, np.nan], 10), T=1000)
+
+
+@pytest.mark.parametrize("args, error, match", [
+    (("x", 1.0, 0.0, 1.0, 3), ValueError, r"nu_perp must be in \(0, inf\)"),
+    (("x", 1.0, 0.5, 1.0, 0), ValueError, "dim must be >= 1"),
+    (("x", "a", 0.5, 1.0, 3), TypeError, "beta must be a real number"),
+    (("x", float("nan"), 0.5, 1.0, 3), ValueError, "beta must be finite"),
+])
+def test_exponent_sets_are_checked_when_made(args, error, match):
+    with pytest.raises(error, match=match):
+        an.ExponentSet(*args)
+
+
+def test_ensemble_mean_refuses_a_negative_error():
+    with pytest.raises(ValueError, match="errors must be >= 0"):
+        an.ensemble_mean([1.0], [-1.0])

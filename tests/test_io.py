@@ -232,6 +232,7 @@ def _damaged(tmp_path, **changes):
     (dict(box=np.array([5.0, 5.0])), r"box must be one real number, got an array "
                                      r"of shape \(2,\)"),
     (dict(box=np.array("abc")), "box must be one real number"),
+    (dict(positions=lambda x: x + 100.0), r"positions must lie in \[0, box\)"),
     (dict(params={"dynamics": "bro", "eps": 0.02, "variant": "particle",
                   "record_every": 10, "phi": 10**400}),
      r"run.params\['phi'\] must be finite .* too large for a float"),

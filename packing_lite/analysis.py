@@ -32,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import types
 import warnings
 from typing import NamedTuple
 
@@ -221,7 +222,11 @@ def _infer_absorbed(f_a, absorbed):
     # a final activity of exactly zero means it was absorbed.
     if absorbed is None:
         return bool(f_a[-1] == 0.0)
-    return check_flag(absorbed, "absorbed")
+    absorbed = check_flag(absorbed, "absorbed")
+    if absorbed and f_a[-1] != 0.0:
+        raise ValueError(f"absorbed is True, but the last record has f_a = "
+                         f"{f_a[-1]}: an absorbed run ends with no sphere active")
+    return absorbed
 
 
 def steady_state(times, f_a, *, absorbed=None, window=0.5, n_blocks=8,
@@ -1096,12 +1101,13 @@ class ExponentSet:
 #: and 2D rows are literature values) and mean field.
 #: Finite-size powers of ``N`` for mean field use the upper critical
 #: dimension, 4, in place of ``d``.
-EXPONENT_SETS = {
+#: Read-only: a new set is an ``ExponentSet`` passed where these names are.
+EXPONENT_SETS = types.MappingProxyType({
     "manna-1d": ExponentSet("manna-1d", 0.38, 1.35, 1.88, 1),
     "manna-2d": ExponentSet("manna-2d", 0.64, 0.80, 1.23, 2),
     "manna-3d": ExponentSet("manna-3d", 0.84, 0.59, 1.08, 3),
     "mean-field": ExponentSet("mean-field", 1.0, 0.5, 1.0, 4),
-}
+})
 
 
 def exponent_set(exponents):

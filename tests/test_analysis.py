@@ -482,3 +482,18 @@ def test_exponent_sets_are_checked_when_made(args, error, match):
 def test_ensemble_mean_refuses_a_negative_error():
     with pytest.raises(ValueError, match="errors must be >= 0"):
         an.ensemble_mean([1.0], [-1.0])
+
+
+def test_the_shipped_exponent_sets_are_read_only():
+    with pytest.raises(TypeError):
+        an.EXPONENT_SETS["manna-3d"] = an.ExponentSet("x", 1.0, 1.0, 1.0, 3)
+    assert an.exponent_set("manna-3d").beta == 0.84
+
+
+def test_an_absorbed_flag_must_agree_with_the_last_record():
+    times = np.arange(10)
+    with pytest.raises(ValueError, match="absorbed is True, but the last record "
+                                         "has f_a = 0.3"):
+        an.steady_state(times, np.full(10, 0.3), absorbed=True)
+    state = an.steady_state(times, np.r_[np.full(9, 0.3), 0.0], absorbed=True)
+    assert state.f_a == 0.0 and state.absorbed

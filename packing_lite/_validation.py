@@ -22,6 +22,9 @@ MAX_SPHERES = 2**31 - 1
 #: ball volumes' arithmetic in floats stays finite.
 MAX_DIM = 2**31 - 1
 
+#: Largest seed: seeds are stored as 63-bit integers.
+MAX_SEED = 2**63 - 1
+
 #: Most step numbers a run may reach: step counters are 64-bit integers.
 MAX_STEPS = 2**62
 
@@ -194,7 +197,7 @@ def resolve_seed(seed):
     if seed is None:
         return int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1)
     if isinstance(seed, np.random.Generator):
-        return int(seed.integers(0, 2**63 - 1))
+        return int(seed.integers(0, MAX_SEED))
     if isinstance(seed, (bool, np.bool_)) or not isinstance(
         seed, (numbers.Integral, np.integer)
     ):
@@ -203,6 +206,6 @@ def resolve_seed(seed):
             f"got {type(seed).__name__}"
         )
     seed = int(seed)
-    if not 0 <= seed < 2**63:
+    if not 0 <= seed <= MAX_SEED:
         raise ValueError(f"seed must be in [0, 2**63), got {_shown_int(seed)}")
     return seed

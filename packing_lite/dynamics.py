@@ -45,8 +45,8 @@ from .neighbors import CellGrid, cell_index
 from .packing import Packing, check_packing, wrap
 from ._progress import progress_bar
 from ._validation import (
-    MAX_SPHERES, MAX_STEPS, check_choice, check_flag, check_int, check_real,
-    check_samples, check_steps, resolve_seed,
+    MAX_SEED, MAX_SPHERES, MAX_STEPS, check_choice, check_flag, check_int,
+    check_real, check_samples, check_steps, resolve_seed,
 )
 
 __all__ = [
@@ -657,7 +657,7 @@ def check_run(result, name="result", package_version=None):
         raise TypeError(f"{name}.packing must be a Packing, got "
                         f"{type(packing).__name__}")
     steps = check_int(result.steps, f"{name}.steps", 0, MAX_STEPS)
-    seed = check_int(result.seed, f"{name}.seed", 0, 2**63 - 1)
+    seed = check_int(result.seed, f"{name}.seed", 0, MAX_SEED)
     absorbed = check_flag(result.absorbed, f"{name}.absorbed")
     params = result.params
     if not isinstance(params, dict):

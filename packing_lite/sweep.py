@@ -43,8 +43,8 @@ import numpy as np
 from . import analysis
 from ._progress import progress_bar
 from ._validation import (
-    check_choice, check_dim, check_flag, check_int as _check_int, check_n,
-    check_path, check_real, check_steps,
+    MAX_SEED, check_choice, check_dim, check_flag, check_int as _check_int,
+    check_n, check_path, check_real, check_steps,
 )
 from .dynamics import check_records
 from .io import atomic_savez, check_writable, make_folder, read_archive
@@ -374,7 +374,7 @@ def _check_spec(spec):
     remade = _make_spec(dynamics, phis[0], ns[0], dim, steps, record_every,
                         variant, {k: v[0] for k, v in lists.items()},
                         _check_int(spec["replica"], "replica", 0),
-                        _check_int(spec["base_seed"], "base_seed", 0, 2**63 - 1),
+                        _check_int(spec["base_seed"], "base_seed", 0, MAX_SEED),
                         spec.get("radius_ratio"), spec.get("labels", "drawn"))
     if remade != spec:
         raise ValueError("spec does not describe the run it was saved for "
@@ -669,8 +669,7 @@ def run_sweep(dynamics, phi, n, *, params=None, n_seeds=1, dim=3, steps,
     (dynamics, phis, ns, lists, n_seeds, dim, steps, record_every,
      variant) = _check_grid(dynamics, phi, n, params, n_seeds, dim, steps,
                             record_every, variant)
-    # as a run's seed: a 63-bit integer
-    base_seed = _check_int(base_seed, "base_seed", 0, 2**63 - 1)
+    base_seed = _check_int(base_seed, "base_seed", 0, MAX_SEED)  # as a run's seed
     if radius_ratio is not None:
         from .packing import MAX_LENGTH, MIN_LENGTH
 

@@ -141,7 +141,7 @@ def wave_vectors(box, dim, k_max, *, max_vectors=None, seed=None):
     ratio = k_max / k_min  # lengths in units of 2 pi / box: no overflow
     # the grid's size in logarithms: (2 m_max + 1)^dim can have millions of
     # digits
-    width = 2.0 * math.floor(ratio + 1e-9) + 1.0
+    width = 2.0 * np.floor(ratio + 1e-9) + 1.0  # a float: inf past 1e308
     if dim * math.log(width) > math.log(_MAX_GRID_VECTORS):
         if dim * math.log(3.0) > math.log(_MAX_GRID_VECTORS):
             raise ValueError(

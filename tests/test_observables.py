@@ -220,6 +220,12 @@ def test_the_largest_k_max_a_grid_error_advises_is_accepted():
         ob.wave_vectors(3.0, 3, most + 1.5 * 2 * math.pi / 3.0)
 
 
+def test_a_k_max_beyond_the_floats_in_lattice_units_is_refused():
+    # k_max / (2 pi / box) is above the largest float
+    with pytest.raises(ValueError, match="k_max=1e\\+308 in dim=3 asks for a grid"):
+        ob.wave_vectors(1e150, 3, 1e308)
+
+
 def test_a_tiny_box_gives_its_first_shell_without_overflow():
     sf = ob.structure_factor(positions=np.zeros((2, 3)), box=1e-300)
     assert sf.q[0] == pytest.approx(2 * math.pi / 1e-300)

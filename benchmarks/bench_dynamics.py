@@ -18,9 +18,10 @@ fraction f_a; the time from
 ``import packing_lite`` to the end of the first step with an empty and a
 filled compilation cache; and the peak memory per particle. Every figure
 is the median of several repeats, with the smallest and largest in
-brackets; one- and two-thread runs alternate, and a fixed one-thread loop
-timed at the start and after sections shows whether the machine's speed
-moved. Wall-clock times on a machine shared with other work are only as
+brackets; one- and two-thread runs alternate, a table's runs are taken
+in rounds over all its rows (so a slow spell of the machine does not fall
+on every repeat of one row), and a fixed one-thread loop timed at the
+start and after sections shows whether the machine's speed moved. Wall-clock times on a machine shared with other work are only as
 quiet as the machine: the load average is printed with the results.
 """
 
@@ -135,36 +136,55 @@ def _thread_counts():
     return (1, 2) if numba.config.NUMBA_NUM_THREADS >= 2 else (1,)
 
 
-def throughput(config):
-    """One table row per (dynamics, n, phi): 1 and 2 threads."""
-    threads = _thread_counts()
-    rows = []
-    for name, run in DYNAMICS.items():
-        for n, steps in config["sizes"].items():
-            for phi in config["phis"]:
-                packing = pl.random_packing(n, phi, dim=3, seed=1)
-                # the thread counts alternate run by run, so that each
-                # speed-up compares two runs made minutes apart at most
-                cells = {nt: [] for nt in threads}
-                for r in range(config["repeats"]):
-                    for nt in threads:
-                        numba.set_num_threads(nt)
-                        cells[nt].append(_time_run(run, packing, steps, seed=2 + r))
-                one = np.array([c[0] for c in cells[1]])
-                two = np.array([c[0] for c in cells[threads[-1]]])
-                rows.append({
-                    "dynamics": name, "n": n, "phi": phi, "steps": steps,
-                    "taken": int(np.median([c[3] for c in cells[1]])),
-                    "f_a": float(np.median([c[2] for c in cells[1]])),
-                    "one": one, "one_active": np.array([c[1] for c in cells[1]]),
-                    "one_cpu": np.array([c[4] for c in cells[1]]),
-                    "two": two, "two_active": np.array([c[1] for c in cells[threads[-1]]]),
-                    "speedup": one / two,
-                })
-                print(f"  {name:13s} n={n:<7d} phi={phi:.2f}  1 thread "
-                      f"{np.median(one) * 1e9:6.1f} ns  2 threads "
-                      f"{np.median(two) * 1e9:6.1f} ns", file=sys.stderr, flush=True)
+def _rounds(keys, repeats, measure):
+    """``measure(key, r)`` for every key, ``repeats`` rounds over all the
+    keys in turn: a row's repeats are spread over the whole section, so a
+    slow minute of the machine touches one repeat of several rows rather
+    than every repeat of one row. Returns {key: [results in round order]}."""
+    results = {key: [] for key in keys}
+    for r in range(repeats):
+        print(f"  round {r + 1} of {repeats}", file=sys.stderr, flush=True)
+        for key in keys:
+            results[key].append(measure(key, r))
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    return results
+
+
+def throughput(config):
+    """One table row per (dynamics, n, phi): 1 and 2 threads, each run
+    followed by the other thread count's run of the same seed (a speed-up
+    compares two runs made seconds apart)."""
+    threads = _thread_counts()
+    cases = [(name, n, phi) for name in DYNAMICS for n in config["sizes"]
+             for phi in config["phis"]]
+    starts = {(n, phi): pl.random_packing(n, phi, dim=3, seed=1)
+              for n in config["sizes"] for phi in config["phis"]}
+
+    def measure(key, r):
+        (name, n, phi), nt = key
+        numba.set_num_threads(nt)
+        return _time_run(DYNAMICS[name], starts[n, phi], config["sizes"][n], 2 + r)
+
+    cells = _rounds([(case, nt) for case in cases for nt in threads],
+                    config["repeats"], measure)
+    rows = []
+    for case in cases:
+        name, n, phi = case
+        ones, twos = cells[case, 1], cells[case, threads[-1]]
+        one = np.array([c[0] for c in ones])
+        two = np.array([c[0] for c in twos])
+        rows.append({
+            "dynamics": name, "n": n, "phi": phi, "steps": config["sizes"][n],
+            "taken": int(np.median([c[3] for c in ones])),
+            "f_a": float(np.median([c[2] for c in ones])),
+            "one": one, "one_active": np.array([c[1] for c in ones]),
+            "one_cpu": np.array([c[4] for c in ones]),
+            "two": two, "two_active": np.array([c[1] for c in twos]),
+            "speedup": one / two,
+        })
+        print(f"  {name:13s} n={n:<7d} phi={phi:.2f}  1 thread "
+              f"{np.median(one) * 1e9:6.1f} ns  2 threads "
+              f"{np.median(two) * 1e9:6.1f} ns", file=sys.stderr, flush=True)
     return rows
 
 
@@ -175,24 +195,30 @@ def cell_order(config, phi=0.60):
     numbers the spheres cell by cell itself, so the two should cost the
     same."""
     threads = _thread_counts()
+    starts = {}
+    for n in config["ordered"]:
+        drawn = pl.random_packing(n, phi, dim=3, seed=1)
+        starts[n] = {"drawn": drawn, "cells": drawn.sorted_by_cell()}
+    cases = [(name, n) for name in ("BRO", "SGD b_f=0.75") for n in config["ordered"]]
+
+    def measure(key, r):
+        (name, n), label, nt = key
+        numba.set_num_threads(nt)
+        return _time_run(DYNAMICS[name], starts[n][label], config["ordered"][n],
+                         2 + r)[0]
+
+    times = _rounds([(case, label, nt) for case in cases for nt in threads
+                     for label in ("drawn", "cells")], config["repeats"], measure)
     rows = []
-    for name in ("BRO", "SGD b_f=0.75"):
-        for n, steps in config["ordered"].items():
-            drawn = pl.random_packing(n, phi, dim=3, seed=1)
-            packings = {"drawn": drawn, "cells": drawn.sorted_by_cell()}
-            times = {(label, nt): [] for label in packings for nt in threads}
-            for r in range(config["repeats"]):
-                for nt in threads:
-                    numba.set_num_threads(nt)
-                    for label, packing in packings.items():
-                        times[label, nt].append(
-                            _time_run(DYNAMICS[name], packing, steps, 2 + r)[0])
-            rows.append((name, n, steps, {k: np.array(v) for k, v in times.items()}))
-            print(f"  {name:13s} n={n:<7d} cell order: 1 thread "
-                  f"{np.median(times['cells', 1]) * 1e9:6.1f} ns (as drawn "
-                  f"{np.median(times['drawn', 1]) * 1e9:6.1f})", file=sys.stderr,
-                  flush=True)
-    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    for case in cases:
+        name, n = case
+        mine = {(label, nt): np.array(times[case, label, nt])
+                for label in ("drawn", "cells") for nt in threads}
+        rows.append((name, n, config["ordered"][n], mine))
+        print(f"  {name:13s} n={n:<7d} cell order: 1 thread "
+              f"{np.median(mine['cells', 1]) * 1e9:6.1f} ns (as drawn "
+              f"{np.median(mine['drawn', 1]) * 1e9:6.1f})", file=sys.stderr,
+              flush=True)
     return rows
 
 
@@ -566,7 +592,8 @@ def main(argv=None):
         sections += _section(
             "Throughput (3D, eps = lr = 0.02, uniform random start)",
             "Median (min-max) of %d runs, one- and two-thread runs alternating "
-            "(a speed-up is the ratio of a run and the one next to it); wall "
+            "(a speed-up is the ratio of a run and the one next to it), the "
+            "rows' runs taken in rounds over the whole table; wall "
             "clock unless marked CPU; a step's cost per particle and per active "
             "particle (summed f_a N over the steps). The CPU time of a "
             "one-thread run is less sensitive to other work on the machine than "
@@ -581,7 +608,8 @@ def main(argv=None):
             "Labels in cell order",
             "The same random starts relabelled with `Packing.sorted_by_cell()` "
             "(spheres close in space close in memory), phi = 0.60, both "
-            "labellings alternating; median (min-max) of %d runs, wall clock. "
+            "labellings alternating, the rows' runs taken in rounds; median "
+            "(min-max) of %d runs, wall clock. "
             "The engine numbers the spheres cell by cell itself, whatever their "
             "labels." % config["repeats"],
             cell_order_table(ordered))

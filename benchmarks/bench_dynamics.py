@@ -21,8 +21,9 @@ is the median of several repeats, with the smallest and largest in
 brackets; one- and two-thread runs alternate, a table's runs are taken
 in rounds over all its rows (so a slow spell of the machine does not fall
 on every repeat of one row), and a fixed one-thread loop timed at the
-start and after sections shows whether the machine's speed moved. Wall-clock times on a machine shared with other work are only as
-quiet as the machine: the load average is printed with the results.
+start and after sections shows whether the machine's speed moved.
+Wall-clock times on a machine shared with other work are only as quiet
+as the machine: the load average is printed with the results.
 """
 
 import argparse

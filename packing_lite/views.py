@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .dynamics import RunResult
+from .dynamics import RunResult, check_run
 from .loss import active_mask
 from .packing import check_packing
 from ._validation import check_int, check_real
@@ -74,9 +74,28 @@ def _resolve_active(packing, active):
 
 
 def _check_color(value, name):
+    from matplotlib.colors import is_color_like
+
     if not isinstance(value, str) or not value:
-        raise TypeError(f"{name} must be a colour string such as '#E69F00'")
+        raise TypeError(f"{name} must be a colour string such as '#E69F00', "
+                        f"got {type(value).__name__}")
+    if not is_color_like(value):
+        raise ValueError(f"{name} must be a colour matplotlib knows (a name "
+                         f"such as 'black' or a hex code such as '#E69F00'), "
+                         f"got {value!r}")
     return value
+
+
+def _check_axes(ax, name="ax"):
+    """A 2D matplotlib Axes (for the flat plots)."""
+    from matplotlib.axes import Axes
+
+    if not isinstance(ax, Axes):
+        raise TypeError(f"{name} must be a matplotlib Axes, got {type(ax).__name__}")
+    if getattr(ax, "name", "") == "3d":
+        raise ValueError(f"{name} must be a 2D Axes; plot_packing_3d draws "
+                         "on 3D Axes")
+    return ax
 
 
 def _check_fraction(value, name):
@@ -383,7 +402,8 @@ def plot_packing_3d(packing, ax=None, active=None, active_color=ACTIVE_COLOR,
         fig = plt.figure(figsize=figsize, layout="constrained")
         ax = fig.add_subplot(projection="3d")
     elif getattr(ax, "name", "") != "3d":
-        raise ValueError("ax must be a 3D Axes (made with projection='3d')")
+        raise ValueError(f"ax must be a 3D Axes (made with projection='3d'), "
+                         f"got {type(ax).__name__}")
 
     positions = np.concatenate([g.positions for g in scene])
     radii = np.concatenate([np.full(len(g.positions), g.radius) for g in scene])
@@ -469,10 +489,16 @@ def plot_packing(packing, ax=None, active=None, z=None, colors=None,
         colors = np.where(mask, _check_color(active_color, "active_color"),
                           _check_color(inactive_color, "inactive_color"))
     else:
+        if isinstance(colors, str):
+            raise TypeError("colors must be a sequence of one colour per "
+                            "sphere; for one colour for all, use "
+                            "active_color and inactive_color")
         colors = list(colors)
         if len(colors) != packing.n:
             raise ValueError(f"colors must have one entry per sphere "
                              f"({packing.n}), got {len(colors)}")
+        for k, color in enumerate(colors):
+            _check_color(color, f"colors[{k}]")
     box = packing.box
     x = np.asarray(packing.positions)
     r = np.asarray(packing.radii)
@@ -491,6 +517,8 @@ def plot_packing(packing, ax=None, active=None, z=None, colors=None,
         centres, drawn = x, r
     if ax is None:
         _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    else:
+        _check_axes(ax)
 
     circles, fills = [], []
     shifts = ([(sx, sy) for sx in (-box, 0.0, box) for sy in (-box, 0.0, box)]
@@ -528,9 +556,7 @@ def _as_runs(runs, labels):
         runs = list(runs)
     if not runs:
         raise ValueError("runs must hold at least one RunResult")
-    for k, run in enumerate(runs):
-        if not isinstance(run, RunResult):
-            raise TypeError(f"runs[{k}] must be a RunResult, got {type(run).__name__}")
+    runs = [check_run(run, f"runs[{k}]") for k, run in enumerate(runs)]
     if labels is None:
         labels = [None] * len(runs)
     labels = list(labels)
@@ -596,11 +622,15 @@ def plot_activity(runs, ax=None, labels=None, colors=None, linestyles=None,
     count = len(runs)
     colors = _per_run(colors, count, "colors",
                       lambda k: PALETTE[_RUN_COLORS[k % len(_RUN_COLORS)]])
+    colors = [_check_color(c, "colors" if count == 1 else f"colors[{k}]")
+              for k, c in enumerate(colors)]
     linestyles = _per_run(linestyles, count, "linestyles", lambda k: "-")
     factors = _per_run(time_factor, count, "time_factor", lambda k: 1.0)
     factors = [check_real(f, "time_factor", low=0.0) for f in factors]
     if ax is None:
         _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    else:
+        _check_axes(ax)
 
     line_kwargs.setdefault("lw", 2)
     for run, label, color, style, factor in zip(runs, labels, colors,

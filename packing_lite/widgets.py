@@ -180,11 +180,22 @@ class _Labeller:
         self.names = {n: str(names.get(n, n)) for n in controls}
         self.formats = {n: formats.get(n, "{}") for n in controls}
         for n, fmt in self.formats.items():
-            try:
-                fmt.format(controls[n][0])
-            except (AttributeError, ValueError, IndexError, KeyError) as err:
-                raise ValueError(f"formats[{n!r}] = {fmt!r} cannot format "
-                                 f"{controls[n][0]!r}") from err
+            seen = {}
+            for v in controls[n]:
+                try:
+                    label = fmt.format(v)
+                except (AttributeError, ValueError, IndexError, KeyError,
+                        TypeError) as err:
+                    raise ValueError(f"formats[{n!r}] = {fmt!r} cannot format "
+                                     f"{v!r}") from err
+                # a setting is found by its label: two values with one
+                # label would show one figure for both
+                if label in seen:
+                    raise ValueError(
+                        f"controls[{n!r}]: the values {seen[label]!r} and {v!r} "
+                        f"both read {label!r}; give distinct values, or a "
+                        f"format in formats[{n!r}] that tells them apart")
+                seen[label] = v
 
     def value(self, name, value):
         return self.formats[name].format(value)

@@ -1,5 +1,6 @@
 """Views and widgets: what they draw, their still fallbacks, their errors."""
 
+import dataclasses
 import json
 import re
 
@@ -125,6 +126,7 @@ def test_active_mask_can_be_given(pair_and_loner):
     (dict(inactive_scale=0.0), "inactive_scale"),
     (dict(inactive_opacity=1.5), "inactive_opacity"),
     (dict(active_color=3), "active_color"),
+    (dict(inactive_color="not-a-colour"), "inactive_color must be a colour"),
 ])
 def test_scene_rejects_bad_input(pair_and_loner, bad, match):
     with pytest.raises((ValueError, TypeError), match=match):
@@ -206,6 +208,32 @@ def test_plot_activity_rejects_bad_input():
         views.plot_activity([run, run], labels=["a"])
     with pytest.raises(ValueError, match="time_factor"):
         views.plot_activity(run, time_factor=-1.0)
+    with pytest.raises(ValueError, match=r"colors\[1\] must be a colour"):
+        views.plot_activity([run, run], colors=["black", "blakc"])
+    with pytest.raises(TypeError, match="ax must be a matplotlib Axes, got int"):
+        views.plot_activity(run, ax=5)
+    # a hand-made run whose records disagree with its steps
+    broken = dataclasses.replace(run, steps=run.steps + 3)
+    with pytest.raises(ValueError, match=r"times must .* end at steps"):
+        views.plot_activity({"a": run, "b": broken})
+
+
+def test_plot_packing_rejects_bad_axes_and_colours(pair_and_loner):
+    with pytest.raises(TypeError, match="ax must be a matplotlib Axes, got int"):
+        views.plot_packing(pair_and_loner, ax=5)
+    fig = plt.figure()
+    with pytest.raises(ValueError, match="2D Axes; plot_packing_3d"):
+        views.plot_packing(pair_and_loner, ax=fig.add_subplot(projection="3d"))
+    with pytest.raises(ValueError, match="3D Axes .* got Axes"):
+        views.plot_packing_3d(pair_and_loner, ax=fig.add_subplot())
+    plt.close(fig)
+    n = pair_and_loner.n
+    with pytest.raises(ValueError, match=r"colors\[2\] must be a colour"):
+        views.plot_packing(pair_and_loner, colors=["red"] * 2 + ["rde"] * (n - 2))
+    with pytest.raises(TypeError, match="one colour per sphere"):
+        views.plot_packing(pair_and_loner, colors="red")
+    ax = views.plot_packing(pair_and_loner, colors=["red"] * n)
+    assert ax.collections
 
 
 # ---------------------------------------------------------------- widgets
@@ -289,6 +317,11 @@ def test_live_values_extend_the_slider():
     ({"a": [1, 2]}, {"names": {"c": "γ"}}, ValueError, "not controls"),
     ({"a": [1, 2]}, {"live_values": {"a": [2, 3]}, "value": {"a": 1}},
      ValueError, "starting value"),
+    ({"a": [1, 2, 1]}, {}, ValueError, r"values 1 and 1 both read '1'"),
+    ({"a": [0.601, 0.604]}, {"formats": {"a": "{:.2f}"}}, ValueError,
+     r"0.601 and 0.604 both read '0.60'.*formats\['a'\]"),
+    ({"a": [1, 2]}, {"live_values": {"a": [1, 2, 2]}, "value": {"a": 1}},
+     ValueError, "values 2 and 2"),
 ])
 def test_slider_with_tabs_rejects_bad_input(controls, kwargs, error, match):
     with pytest.raises(error, match=match):

@@ -545,7 +545,7 @@ def _check_file(parser, option, path):
     """Refuse a bad output path before the long run."""
     if path is not None:
         folder = os.path.dirname(os.path.abspath(path))
-        if os.path.isdir(path) or not os.path.isdir(folder):
+        if not path or os.path.isdir(path) or not os.path.isdir(folder):
             parser.error(f"{option} must name a file in an existing folder, got "
                          f"{path!r}")
 
@@ -568,6 +568,9 @@ def main(argv=None):
         parser.error(f"--repeats must be >= 1, got {args.repeats}")
     _check_file(parser, "--out", args.out)
     _check_file(parser, "--plot", args.plot)
+    if (args.out and args.plot
+            and os.path.abspath(args.out) == os.path.abspath(args.plot)):
+        parser.error("--out and --plot must name two different files")
     if args.plot is not None and not args.plot.lower().endswith(".png"):
         parser.error(f"--plot must name a .png file, got {args.plot!r}")
     if args.plot is not None and "curve" not in args.sections:

@@ -114,12 +114,20 @@ class RunResult:
         return float(self.active_fraction[-1])
 
     def __repr__(self):
+        # plain text from whatever the fields hold: a hand-made run may be
+        # broken, and its repr is how one finds out
         state = "absorbed" if self.absorbed else "active"
-        name = self.params.get("dynamics", "run")
-        return (
-            f"RunResult({name}, n={self.packing.n}, phi={self.packing.phi:.4f}, "
-            f"steps={self.steps}, {state}, final f_a={self.final_active_fraction:.4g})"
-        )
+        params = self.params if isinstance(self.params, dict) else {}
+        name = params.get("dynamics", "run")
+        try:
+            size = f"n={self.packing.n}, phi={self.packing.phi:.4f}"
+        except (AttributeError, TypeError, ValueError):
+            size = f"packing={type(self.packing).__name__}"
+        try:
+            last = f"final f_a={self.final_active_fraction:.4g}"
+        except (IndexError, TypeError, ValueError):
+            last = "no records"
+        return f"RunResult({name}, {size}, steps={self.steps}, {state}, {last})"
 
 
 # ---------------------------------------------------------------- kernels
@@ -619,37 +627,48 @@ def rule_from_params(packing, params, name="result"):
     except KeyError as error:
         raise ValueError(f"{name}.params has no {error}, which continuing the run "
                          f"needs") from None
+    except (TypeError, ValueError) as error:
+        if str(error).startswith(f"{name}."):
+            raise
+        raise type(error)(f"{name}.params: {error}") from None
     return rule
 
 
-def check_records(times, f_a, loss, steps, absorbed):
+def check_records(times, f_a, loss, steps, absorbed, name=None):
     """A run's records, once they agree with each other and with its
-    ``steps`` and ``absorbed``; a ValueError says what does not."""
+    ``steps`` and ``absorbed``; a ValueError says what does not (naming
+    the fields as parts of ``name``, when given)."""
+    def part(field):
+        return field if name is None else f"{name}.{field}"
+
     if times.ndim != 1 or times.size == 0 or times.dtype.kind not in "iu":
-        raise ValueError("times must be a non-empty 1-D array of integers")
+        raise ValueError(f"{part('times')} must be a non-empty 1-D array of "
+                         "integers")
     if times[0] < 0 or np.any(np.diff(times) <= 0) or times[-1] != steps:
-        raise ValueError(f"times must increase from >= 0 and end at "
+        raise ValueError(f"{part('times')} must increase from >= 0 and end at "
                          f"steps={steps}")
-    for name, values in (("active_fraction", f_a), ("loss", loss)):
+    for field, values in (("active_fraction", f_a), ("loss", loss)):
         if values.shape != times.shape or values.dtype.kind != "f":
-            raise ValueError(f"{name} must be a float array as long as times "
-                             f"({times.size})")
+            raise ValueError(f"{part(field)} must be a float array as long as "
+                             f"times ({times.size})")
     if not (np.all((f_a >= 0) & (f_a <= 1)) and np.all(np.isfinite(loss))
             and np.all(loss >= 0)):
-        raise ValueError("active_fraction must lie in [0, 1] and loss be "
-                         "finite and >= 0")
+        raise ValueError(f"{part('active_fraction')} must lie in [0, 1] and "
+                         f"{part('loss')} be finite and >= 0")
     if absorbed and f_a[-1] != 0:
-        raise ValueError(f"the run is marked absorbed, but its last record has "
-                         f"f_a = {f_a[-1]}")
+        raise ValueError(f"{name or 'the run'} is marked absorbed, but its last "
+                         f"record has f_a = {f_a[-1]}")
     return times, f_a, loss
 
 
-def check_run(result, name="result", package_version=None):
+def check_run(result, name="result", package_version=None, rule=True):
     """``result`` once its parts agree with each other, with arrays and
     plain Python values (a hand-made or loaded ``RunResult`` may hold
     lists or numpy scalars); a TypeError or ValueError names the part
     that does not. ``package_version``, when given, is added to the
-    params (a loaded run says which version wrote it)."""
+    params (a loaded run says which version wrote it). With ``rule``
+    False the params need not describe a run that could go on (enough
+    for drawing the records)."""
     if not isinstance(result, RunResult):
         raise TypeError(f"{name} must be a RunResult, got {type(result).__name__}")
     packing = result.packing
@@ -669,12 +688,13 @@ def check_run(result, name="result", package_version=None):
     times, f_a, loss = check_records(*(np.asarray(getattr(result, field))
                                        for field in ("times", "active_fraction",
                                                      "loss")),
-                                     steps, absorbed)
+                                     steps, absorbed, name)
     phi = check_real(params.get("phi", packing.phi), f"{name}.params['phi']")
     if not math.isclose(phi, packing.phi, rel_tol=1e-9):
         raise ValueError(f"{name}.params give phi={phi!r}, the packing "
                          f"{packing.phi!r}")
-    rule_from_params(packing, dict(params), name)
+    if rule:
+        rule_from_params(packing, dict(params), name)
     if package_version is not None:
         params = dict(params, package_version=package_version)
     return RunResult(times=times, active_fraction=f_a, loss=loss, steps=steps,

@@ -20,6 +20,7 @@ deficiencies; active spheres are orange and inactive ones blue throughout.
 
 import base64
 import io
+import math
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ import numpy as np
 from .dynamics import RunResult, check_run
 from .loss import active_mask
 from .packing import check_packing
-from ._validation import check_int, check_real
+from ._validation import check_flag, check_int, check_real
 
 __all__ = [
     "PALETTE", "ACTIVE_COLOR", "INACTIVE_COLOR", "SceneGroup", "PackingView",
@@ -73,17 +74,45 @@ def _resolve_active(packing, active):
     return mask
 
 
-def _check_color(value, name):
+def _check_color(value, name, text=True):
+    """A colour matplotlib knows; with ``text``, a name or hex code (the 3D
+    view takes no other), else also an RGB or RGBA tuple."""
     from matplotlib.colors import is_color_like
 
-    if not isinstance(value, str) or not value:
+    if text and (not isinstance(value, str) or not value):
         raise TypeError(f"{name} must be a colour string such as '#E69F00', "
                         f"got {type(value).__name__}")
-    if not is_color_like(value):
+    try:
+        ok = is_color_like(value)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
         raise ValueError(f"{name} must be a colour matplotlib knows (a name "
-                         f"such as 'black' or a hex code such as '#E69F00'), "
-                         f"got {value!r}")
+                         f"such as 'black', a hex code such as '#E69F00'"
+                         + ("" if text else " or an RGB tuple")
+                         + f"), got {value!r}")
     return value
+
+
+def _check_linestyle(value, name):
+    from matplotlib.lines import Line2D
+
+    try:
+        Line2D([], [], linestyle=value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a matplotlib line style such as '-', "
+                         f"'--', ':' or 'dashdot', got {value!r}") from None
+    return value
+
+
+def _check_figsize(value):
+    """Width and height of a new figure in inches, each in (0, 100]."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") \
+            or len(value) != 2:
+        raise ValueError(f"figsize must be (width, height) in inches, got "
+                         f"{value!r}")
+    return tuple(check_real(v, f"figsize[{k}]", low=0.0, high=100.0,
+                            high_open=False) for k, v in enumerate(value))
 
 
 def _check_axes(ax, name="ax"):
@@ -133,10 +162,16 @@ class SceneGroup:
     active: bool
 
     def xyz(self):
-        """The group as XYZ-format text, one line per sphere."""
+        """The group as XYZ-format text, one line per sphere, each centre
+        to 1e-4 of the radius or better, at any length scale (d significant
+        digits are within 5 x 10^-d of the largest coordinate)."""
         label = "A" if self.active else "I"
         lines = [str(len(self.positions)), f"{label} r={self.radius:.6g}"]
-        lines += [f"{label} {x:.4f} {y:.4f} {z:.4f}" for x, y, z in self.positions]
+        largest = float(np.abs(self.positions).max(initial=0.0))
+        ratio = max(largest, self.radius) / (2e-5 * self.radius)
+        digits = min(17, max(4, math.ceil(math.log10(ratio))))
+        lines += [f"{label} {x:.{digits}g} {y:.{digits}g} {z:.{digits}g}"
+                  for x, y, z in self.positions]
         return "\n".join(lines)
 
 
@@ -163,7 +198,7 @@ def packing_scene(packing, active=None, active_color=ACTIVE_COLOR,
         (0, 1], so that the active ones stand out; 1 draws every sphere at
         its radius.
     inactive_opacity : float, default 0.5
-        Opacity of the inactive spheres, in [0, 1].
+        Opacity of the inactive spheres, in (0, 1].
 
     Returns
     -------
@@ -312,6 +347,7 @@ def packing_view(packing, active=None, width="100%", height=450,
 
     width = _check_width(width)
     height = check_int(height, "height", minimum=50)
+    fallback = check_flag(fallback, "fallback")
     scene = packing_scene(packing, active, active_color, inactive_color,
                           inactive_scale, inactive_opacity)
 
@@ -399,7 +435,7 @@ def plot_packing_3d(packing, ax=None, active=None, active_color=ACTIVE_COLOR,
                       high_open=False)
     azim = check_real(azim, "azim")
     if ax is None:
-        fig = plt.figure(figsize=figsize, layout="constrained")
+        fig = plt.figure(figsize=_check_figsize(figsize), layout="constrained")
         ax = fig.add_subplot(projection="3d")
     elif getattr(ax, "name", "") != "3d":
         raise ValueError(f"ax must be a 3D Axes (made with projection='3d'), "
@@ -468,7 +504,7 @@ def plot_packing(packing, ax=None, active=None, z=None, colors=None,
         One fill colour per sphere, replacing the active/inactive colours.
     active_color, inactive_color : str
     alpha : float, default 0.8
-        Fill opacity, in [0, 1].
+        Fill opacity, in (0, 1].
     periodic : bool, default True
         Also draw the periodic copies that overlap the box.
     edgecolor : str, default "black"
@@ -485,6 +521,8 @@ def plot_packing(packing, ax=None, active=None, z=None, colors=None,
     _check_packing(packing, dims=(2, 3))
     mask = _resolve_active(packing, active)
     alpha = _check_fraction(alpha, "alpha")
+    periodic = check_flag(periodic, "periodic")
+    edgecolor = _check_color(edgecolor, "edgecolor", text=False)
     if colors is None:
         colors = np.where(mask, _check_color(active_color, "active_color"),
                           _check_color(inactive_color, "inactive_color"))
@@ -498,7 +536,7 @@ def plot_packing(packing, ax=None, active=None, z=None, colors=None,
             raise ValueError(f"colors must have one entry per sphere "
                              f"({packing.n}), got {len(colors)}")
         for k, color in enumerate(colors):
-            _check_color(color, f"colors[{k}]")
+            _check_color(color, f"colors[{k}]", text=False)
     box = packing.box
     x = np.asarray(packing.positions)
     r = np.asarray(packing.radii)
@@ -516,7 +554,7 @@ def plot_packing(packing, ax=None, active=None, z=None, colors=None,
                              "leave it out for a 2D packing")
         centres, drawn = x, r
     if ax is None:
-        _, ax = plt.subplots(figsize=figsize, layout="constrained")
+        _, ax = plt.subplots(figsize=_check_figsize(figsize), layout="constrained")
     else:
         _check_axes(ax)
 
@@ -552,13 +590,19 @@ def _as_runs(runs, labels):
                              "leave labels out")
         labels = [str(k) for k in runs]
         runs = list(runs.values())
+    elif isinstance(runs, (str, bytes)) or not hasattr(runs, "__iter__"):
+        raise TypeError(f"runs must be a RunResult, a sequence of them or a "
+                        f"mapping of label to RunResult, got {type(runs).__name__}")
     else:
         runs = list(runs)
     if not runs:
         raise ValueError("runs must hold at least one RunResult")
-    runs = [check_run(run, f"runs[{k}]") for k, run in enumerate(runs)]
+    runs = [check_run(run, f"runs[{k}]", rule=False) for k, run in enumerate(runs)]
     if labels is None:
         labels = [None] * len(runs)
+    if isinstance(labels, (str, bytes)):
+        raise TypeError("labels must be a sequence of strings, one per run, "
+                        f"got the string {labels!r}")
     labels = list(labels)
     if len(labels) != len(runs):
         raise ValueError(f"labels must have one entry per run ({len(runs)}), "
@@ -566,11 +610,12 @@ def _as_runs(runs, labels):
     return runs, labels
 
 
-def _per_run(value, count, name, default):
-    """Broadcast one value, or check a sequence of one value per run."""
+def _per_run(value, count, name, default, single=lambda v: False):
+    """Broadcast one value (a string, a number, or what ``single`` says is
+    one), or check a sequence of one value per run."""
     if value is None:
         return [default(k) for k in range(count)]
-    if isinstance(value, (str, numbers.Real)):
+    if isinstance(value, (str, numbers.Real)) or single(value):
         return [value] * count
     value = list(value)
     if len(value) != count:
@@ -618,17 +663,37 @@ def plot_activity(runs, ax=None, labels=None, colors=None, linestyles=None,
     """
     import matplotlib.pyplot as plt
 
+    from matplotlib.colors import is_color_like
+
     runs, labels = _as_runs(runs, labels)
     count = len(runs)
+    taken = {"color", "c", "linestyle", "ls", "label"} & set(line_kwargs)
+    if taken:
+        raise TypeError(f"give colours, line styles and labels with colors=, "
+                        f"linestyles= and labels=, not {sorted(taken)}")
+
+    def one_colour(value):  # an RGB tuple is one colour, not one per run
+        try:
+            return not isinstance(value, list) and is_color_like(value)
+        except (TypeError, ValueError):
+            return False
+
     colors = _per_run(colors, count, "colors",
-                      lambda k: PALETTE[_RUN_COLORS[k % len(_RUN_COLORS)]])
-    colors = [_check_color(c, "colors" if count == 1 else f"colors[{k}]")
-              for k, c in enumerate(colors)]
-    linestyles = _per_run(linestyles, count, "linestyles", lambda k: "-")
+                      lambda k: PALETTE[_RUN_COLORS[k % len(_RUN_COLORS)]],
+                      single=one_colour)
+    colors = [_check_color(c, "colors" if count == 1 else f"colors[{k}]",
+                           text=False) for k, c in enumerate(colors)]
+    linestyles = _per_run(linestyles, count, "linestyles", lambda k: "-",
+                          single=lambda v: isinstance(v, tuple))
+    linestyles = [_check_linestyle(v, "linestyles" if count == 1
+                                   else f"linestyles[{k}]")
+                  for k, v in enumerate(linestyles)]
     factors = _per_run(time_factor, count, "time_factor", lambda k: 1.0)
     factors = [check_real(f, "time_factor", low=0.0) for f in factors]
+    log_time = check_flag(log_time, "log_time")
+    legend = check_flag(legend, "legend")
     if ax is None:
-        _, ax = plt.subplots(figsize=figsize, layout="constrained")
+        _, ax = plt.subplots(figsize=_check_figsize(figsize), layout="constrained")
     else:
         _check_axes(ax)
 

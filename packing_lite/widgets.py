@@ -14,16 +14,22 @@ ipywidgets and Matplotlib are imported inside the functions that use them.
 import base64
 import html
 import itertools
+import uuid
 from collections.abc import Mapping, Sequence
 
 from .views import PALETTE, _figure_png
 from ._progress import progress_bar
-from ._validation import check_int
+from ._validation import check_flag, check_int
 
 __all__ = ["FigureTabs", "SliderPanel", "figure_tabs", "live_figure",
            "slider_with_tabs"]
 
+# tab ids unique across kernels too (outputs of several notebooks can
+# share one page): a random prefix per process, then a count
+_tab_prefix = f"pl-tabs-{uuid.uuid4().hex[:8]}"
 _tab_ids = itertools.count()
+# the largest resolution of a precomputed figure, in dots per inch
+_MAX_DPI = 1000
 
 _TAB_STYLE = """
 .pl-tabs{display:flex;flex-wrap:wrap;align-items:flex-end;margin:.5em 0}
@@ -62,7 +68,7 @@ class FigureTabs:
         self.labels = list(self.images)
         self.selected = selected
         self.title = title
-        self._id = f"pl-tabs-{next(_tab_ids)}"
+        self._id = f"{_tab_prefix}-{next(_tab_ids)}"
 
     def _repr_html_(self):
         parts = [f"<style>{_TAB_STYLE}</style>"]
@@ -104,7 +110,7 @@ def figure_tabs(figures, selected=None, title=None, dpi=110):
     title : str, optional
         A short description of what the tabs hold, for screen readers.
     dpi : int, default 110
-        Resolution of the rendered figures, >= 20.
+        Resolution of the rendered figures, in [20, 1000].
 
     Returns
     -------
@@ -113,7 +119,8 @@ def figure_tabs(figures, selected=None, title=None, dpi=110):
     if not isinstance(figures, Mapping) or not figures:
         raise ValueError("figures must be a non-empty mapping of tab label "
                          "to figure")
-    dpi = check_int(dpi, "dpi", minimum=20)
+    dpi = check_int(dpi, "dpi", minimum=20, maximum=_MAX_DPI)
+    title = _check_title(title)
     images = {}
     for label, figure in figures.items():
         if not isinstance(label, str) or not label:
@@ -125,8 +132,6 @@ def figure_tabs(figures, selected=None, title=None, dpi=110):
     elif selected not in images:
         raise ValueError(f"selected must be one of the labels "
                          f"{list(images)}, got {selected!r}")
-    if title is not None and not isinstance(title, str):
-        raise TypeError("title must be a string")
     return FigureTabs(images, selected, title)
 
 
@@ -144,20 +149,26 @@ def _as_png(figure, name, dpi):
 # ---------------------------------------------------------------- controls
 
 
-def _check_controls(controls):
-    """An ordered dict of control name to a non-empty list of values."""
+def _check_controls(controls, what="controls"):
+    """An ordered dict of control name to a non-empty list of values
+    (``what`` names the argument in messages)."""
     if not isinstance(controls, Mapping) or not controls:
-        raise ValueError("controls must be a non-empty mapping of parameter "
+        raise ValueError(f"{what} must be a non-empty mapping of parameter "
                          "name to its values")
     checked = {}
     for name, values in controls.items():
         if not isinstance(name, str) or not name.isidentifier():
-            raise ValueError(f"controls: {name!r} is not a valid parameter name")
+            raise ValueError(f"{what}: {name!r} is not a valid parameter name")
         if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
-            raise TypeError(f"controls[{name!r}] must be a sequence of values, "
+            raise TypeError(f"{what}[{name!r}] must be a sequence of values, "
                             f"got {type(values).__name__}")
         if len(values) == 0:
-            raise ValueError(f"controls[{name!r}] must hold at least one value")
+            raise ValueError(f"{what}[{name!r}] must hold at least one value")
+        if any(v is None for v in values):
+            # a selection slider reads None as "nothing selected"
+            raise ValueError(f"{what}[{name!r}] holds None, which a slider "
+                             "cannot select; use a string such as 'none' and "
+                             "translate it in make_figure")
         checked[name] = list(values)
     return checked
 
@@ -176,26 +187,30 @@ def _check_names(mapping, controls, what):
 class _Labeller:
     """Turns a setting into text such as 'φ = 0.60, ε = 0.05'."""
 
-    def __init__(self, controls, names, formats):
+    def __init__(self, controls, names, formats, what="controls"):
         self.names = {n: str(names.get(n, n)) for n in controls}
         self.formats = {n: formats.get(n, "{}") for n in controls}
-        for n, fmt in self.formats.items():
-            seen = {}
-            for v in controls[n]:
-                try:
-                    label = fmt.format(v)
-                except (AttributeError, ValueError, IndexError, KeyError,
-                        TypeError) as err:
-                    raise ValueError(f"formats[{n!r}] = {fmt!r} cannot format "
-                                     f"{v!r}") from err
-                # a setting is found by its label: two values with one
-                # label would show one figure for both
-                if label in seen:
-                    raise ValueError(
-                        f"controls[{n!r}]: the values {seen[label]!r} and {v!r} "
-                        f"both read {label!r}; give distinct values, or a "
-                        f"format in formats[{n!r}] that tells them apart")
-                seen[label] = v
+        for n in controls:
+            self.check_values(n, controls[n], what)
+
+    def check_values(self, name, values, what):
+        """Every value of a control formats, and no two alike: a slider
+        showing one label for two values hides which one is set."""
+        fmt = self.formats[name]
+        seen = {}
+        for v in values:
+            try:
+                label = fmt.format(v)
+            except (AttributeError, ValueError, IndexError, KeyError,
+                    TypeError) as err:
+                raise ValueError(f"formats[{name!r}] = {fmt!r} cannot format "
+                                 f"{v!r}") from err
+            if label in seen:
+                raise ValueError(
+                    f"{what}[{name!r}]: the values {seen[label]!r} and {v!r} "
+                    f"both read {label!r}; give distinct values, or a "
+                    f"format in formats[{name!r}] that tells them apart")
+            seen[label] = v
 
     def value(self, name, value):
         return self.formats[name].format(value)
@@ -206,8 +221,13 @@ class _Labeller:
 
 
 def _initial(controls, value):
-    """The starting setting: given values, else the middle of each list."""
-    value = {} if value is None else dict(value)
+    """The starting setting: given values (as the control holds them: 1
+    given for 1.0 is 1.0), else the middle of each list."""
+    if value is None:
+        value = {}
+    if not isinstance(value, Mapping):
+        raise TypeError(f"value must be a mapping of control name to its "
+                        f"starting value, got {type(value).__name__}")
     unknown = set(value) - set(controls)
     if unknown:
         raise ValueError(f"value names parameters that are not controls: "
@@ -218,10 +238,16 @@ def _initial(controls, value):
             if value[name] not in values:
                 raise ValueError(f"value[{name!r}] = {value[name]!r} is not one "
                                  f"of the control's values {values}")
-            start[name] = value[name]
+            start[name] = values[values.index(value[name])]
         else:
             start[name] = values[(len(values) - 1) // 2]
     return start
+
+
+def _check_title(title):
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title must be a string, got {type(title).__name__}")
+    return title
 
 
 def live_figure(make_figure, controls, value=None, names=None, formats=None,
@@ -347,7 +373,7 @@ def slider_with_tabs(make_figure, controls, value=None, names=None,
     progress : bool, default False
         Show a progress bar over the precomputed settings.
     dpi : int, default 110
-        Resolution of the still figures.
+        Resolution of the still figures, in [20, 1000].
 
     Returns
     -------
@@ -364,7 +390,7 @@ def slider_with_tabs(make_figure, controls, value=None, names=None,
     start = _initial(controls, value)
     live = dict(controls)
     if live_values is not None:
-        live_values = _check_controls(live_values)
+        live_values = _check_controls(live_values, "live_values")
         unknown = set(live_values) - set(controls)
         if unknown:
             raise ValueError(f"live_values names parameters that are not "
@@ -373,11 +399,24 @@ def slider_with_tabs(make_figure, controls, value=None, names=None,
             if start[name] not in values:
                 raise ValueError(f"live_values[{name!r}] must include the "
                                  f"starting value {start[name]!r}")
+            labeller.check_values(name, values, "live_values")
             live[name] = values
-    dpi = check_int(dpi, "dpi", minimum=20)
+    title = _check_title(title)
+    progress = check_flag(progress, "progress")
+    dpi = check_int(dpi, "dpi", minimum=20, maximum=_MAX_DPI)
 
     settings = [dict(zip(controls, combo))
                 for combo in itertools.product(*controls.values())]
+    # a tab is found by its label: two settings must not read alike (text
+    # values can, such as "1, q = 2" beside "1" and "2")
+    seen = {}
+    for setting in settings:
+        label = labeller.setting(setting)
+        if label in seen:
+            raise ValueError(f"the settings {seen[label]} and {setting} both "
+                             f"read {label!r}; give control values that tell "
+                             "them apart")
+        seen[label] = setting
     images = {}
     for setting in progress_bar(settings, show=progress, desc="precomputing",
                                 unit="setting", leave=False):

@@ -425,6 +425,15 @@ def test_half_absorbed_refuses_runs_that_absorb_at_high_phi():
                                T=200)
 
 
+def test_half_absorbed_refuses_negative_times():
+    phi = np.repeat([0.58, 0.60, 0.62], 2)
+    times = np.array([10.0, -5.0, 10.0, np.nan, np.inf, np.nan])
+    with pytest.raises(ValueError, match="absorption_time must be >= 0"):
+        an.phi_c_half_absorbed(phi, times, T=100)
+    with pytest.raises(ValueError, match="absorption_time must be >= 0"):
+        an.phi_c_half_absorbed(phi, np.where(times < 0, -np.inf, times), T=100)
+
+
 def test_power_law_fit_refuses_too_few_distinct_phi_and_f_a_outside_0_1():
     with pytest.raises(ValueError, match="more than 3 distinct volume fractions "
                                          "to fit, got 1"):

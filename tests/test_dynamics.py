@@ -1,5 +1,7 @@
 """One-step statistics, absorbing and active states, records and determinism."""
 
+import dataclasses
+
 import numba
 import numpy as np
 import pytest
@@ -316,3 +318,15 @@ def test_batch_selection_takes_the_first_keys_of_a_stable_sort(kind):
         expected[:] = False
         expected[np.lexsort((order, keys))[:k]] = True
         assert np.array_equal(chosen, expected), (n, k)
+
+
+def test_repr_of_a_run_names_its_state_and_survives_a_broken_one():
+    run = pl.run_bro(pl.random_packing(50, phi=0.2, seed=1), eps=0.1, steps=400,
+                     seed=2)
+    assert run.absorbed
+    assert repr(run) == (f"RunResult(bro, n=50, phi={run.packing.phi:.4f}, "
+                         f"steps={run.steps}, absorbed, final f_a=0)")
+    empty = dataclasses.replace(run, active_fraction=np.array([]), params=None,
+                                packing=None)
+    assert repr(empty) == (f"RunResult(run, packing=NoneType, steps={run.steps}, "
+                           "absorbed, no records)")

@@ -218,6 +218,52 @@ def test_plot_activity_rejects_bad_input():
         views.plot_activity({"a": run, "b": broken})
 
 
+def test_plot_activity_takes_one_colour_tuple_and_checks_styles_and_flags():
+    run = pl.run_gd(pl.random_packing(10, phi=0.2, seed=1), lr=0.1, steps=5)
+    ax = views.plot_activity([run, run], colors=(0.0, 0.45, 0.7))
+    assert [tuple(line.get_color()) for line in ax.get_lines()] == [(0.0, 0.45, 0.7)] * 2
+    ax = views.plot_activity(run, linestyles=(0, (1, 1)))
+    assert len(ax.get_lines()) == 1
+    # a run whose params could not be continued can still be drawn
+    views.plot_activity(dataclasses.replace(run, params={}))
+    for bad, error, match in [
+            (dict(linestyles="bogus"), ValueError, "linestyles must be a matplotlib line style"),
+            (dict(color="red"), TypeError, r"with colors=.*\['color'\]"),
+            (dict(labels="ab"), TypeError, "labels must be a sequence of strings"),
+            (dict(legend="no"), TypeError, "legend must be True or False"),
+            (dict(log_time=1), TypeError, "log_time must be True or False"),
+            (dict(figsize=(0, 3)), ValueError, r"figsize\[0\] must be in \(0, 100\]"),
+            (dict(figsize="big"), ValueError, r"figsize must be \(width, height\)")]:
+        with pytest.raises(error, match=match):
+            views.plot_activity(run, **bad)
+    for runs in (None, 5, pl.random_packing(10, phi=0.2, seed=1)):
+        with pytest.raises(TypeError, match="runs must be a RunResult, a sequence"):
+            views.plot_activity(runs)
+    backwards = dataclasses.replace(run, times=run.times[::-1].copy())
+    with pytest.raises(ValueError, match=r"runs\[1\]\.times must increase"):
+        views.plot_activity([run, backwards])
+
+
+def test_xyz_keeps_centres_apart_at_any_length_scale():
+    for radius in (1e-4, 0.5, 1e3):
+        p = pl.random_packing(200, 0.3, dim=3, seed=1, radius=radius)
+        drawn, exact = [], []
+        for group in views.packing_scene(p):
+            rows = group.xyz().splitlines()[2:]
+            drawn += [[float(v) for v in row.split()[1:]] for row in rows]
+            exact.append(group.positions)
+        error = np.abs(np.array(drawn) - np.concatenate(exact)).max()
+        assert error <= 1e-4 * radius
+
+
+def test_tab_ids_differ_between_processes_and_tabs():
+    one = widgets.figure_tabs({"a": line_figure(1)})
+    two = widgets.figure_tabs({"a": line_figure(2)})
+    assert re.fullmatch(r"pl-tabs-[0-9a-f]{8}-\d+", one._id)
+    assert one._id != two._id
+    assert one._id.rsplit("-", 1)[0] == widgets._tab_prefix
+
+
 def test_plot_packing_rejects_bad_axes_and_colours(pair_and_loner):
     with pytest.raises(TypeError, match="ax must be a matplotlib Axes, got int"):
         views.plot_packing(pair_and_loner, ax=5)
@@ -232,8 +278,14 @@ def test_plot_packing_rejects_bad_axes_and_colours(pair_and_loner):
         views.plot_packing(pair_and_loner, colors=["red"] * 2 + ["rde"] * (n - 2))
     with pytest.raises(TypeError, match="one colour per sphere"):
         views.plot_packing(pair_and_loner, colors="red")
-    ax = views.plot_packing(pair_and_loner, colors=["red"] * n)
+    ax = views.plot_packing(pair_and_loner, colors=["red"] * (n - 1) + [(0, 0, 1)])
     assert ax.collections
+    with pytest.raises(ValueError, match="edgecolor must be a colour"):
+        views.plot_packing(pair_and_loner, edgecolor=5)
+    with pytest.raises(TypeError, match="periodic must be True or False"):
+        views.plot_packing(pair_and_loner, periodic="no")
+    with pytest.raises(TypeError, match="fallback must be True or False"):
+        views.packing_view(pair_and_loner, fallback="no")
 
 
 # ---------------------------------------------------------------- widgets
@@ -321,11 +373,27 @@ def test_live_values_extend_the_slider():
     ({"a": [0.601, 0.604]}, {"formats": {"a": "{:.2f}"}}, ValueError,
      r"0.601 and 0.604 both read '0.60'.*formats\['a'\]"),
     ({"a": [1, 2]}, {"live_values": {"a": [1, 2, 2]}, "value": {"a": 1}},
-     ValueError, "values 2 and 2"),
+     ValueError, r"live_values\['a'\]: the values 2 and 2"),
+    ({"a": ["1, q = 2", "1"], "q": ["3", "2, q = 3"]}, {}, ValueError,
+     "both read 'a = 1, q = 2, q = 3'"),
+    ({"a": [None, 10]}, {}, ValueError, r"controls\['a'\] holds None"),
+    ({"a": [1]}, {"live_values": {"a": [1, None]}}, ValueError,
+     r"live_values\['a'\] holds None"),
+    ({"a": [1]}, {"title": 5}, TypeError, "title must be a string, got int"),
+    ({"a": [1]}, {"dpi": 100_000}, ValueError, "dpi must be <= 1000"),
+    ({"a": [1]}, {"progress": "yes"}, TypeError, "progress must be True or False"),
+    ({"a": [1, 2]}, {"value": 1}, TypeError, "value must be a mapping"),
 ])
 def test_slider_with_tabs_rejects_bad_input(controls, kwargs, error, match):
     with pytest.raises(error, match=match):
         widgets.slider_with_tabs(line_figure, controls, **kwargs)
+
+
+def test_starting_value_is_taken_as_the_control_holds_it():
+    # 1 == 1.0: the start is the control's own 1.0, whose tab reads "a = 1.0"
+    panel = widgets.slider_with_tabs(line_figure, {"a": [0.5, 1.0]}, value={"a": 1})
+    assert panel.tabs.selected == "a = 1.0"
+    assert panel.widget.children[0].value == 1.0
 
 
 def test_make_figure_must_return_a_figure():

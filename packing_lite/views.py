@@ -22,6 +22,7 @@ import base64
 import io
 import math
 import numbers
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -378,11 +379,9 @@ def packing_view(packing, active=None, width="100%", height=450,
 def _check_width(width):
     """Pixels as an int >= 50, or a percentage string such as '100%'."""
     if isinstance(width, str):
-        number = width[:-1] if width.endswith("%") else None
-        try:
-            ok = number is not None and 0 < float(number) <= 100
-        except ValueError:
-            ok = False
+        # plain digits only: the text goes into the page's CSS as it is
+        ok = (re.fullmatch(r"\d+(\.\d+)?%", width) is not None
+              and 0 < float(width[:-1]) <= 100)
         if not ok:
             raise ValueError(f"width must be pixels (an int >= 50) or a "
                              f"percentage such as '100%', got {width!r}")

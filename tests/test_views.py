@@ -144,6 +144,9 @@ def test_view_rejects_2d_and_non_packings():
         views.packing_view(small, width=10)
     with pytest.raises(ValueError, match="width must be pixels"):
         views.packing_view(small, width="wide")
+    for bad in ("5_0%", " 50%", "1e2%", "0%", "101%"):
+        with pytest.raises(ValueError, match="percentage such as '100%'"):
+            views.packing_view(small, width=bad)
     view = views.packing_view(small, width="80%", fallback=False)
     assert "width: 80%" in view._repr_html_()
 

@@ -569,7 +569,7 @@ def main(argv=None):
     _check_file(parser, "--out", args.out)
     _check_file(parser, "--plot", args.plot)
     if (args.out and args.plot
-            and os.path.abspath(args.out) == os.path.abspath(args.plot)):
+            and os.path.realpath(args.out) == os.path.realpath(args.plot)):
         parser.error("--out and --plot must name two different files")
     if args.plot is not None and not args.plot.lower().endswith(".png"):
         parser.error(f"--plot must name a .png file, got {args.plot!r}")

@@ -889,7 +889,7 @@ def phi_c_half_absorbed(phi, absorption_time, T):
     absorption_time = _as_1d(absorption_time, "absorption_time", finite=False)
     _same_length(("phi", phi), ("absorption_time", absorption_time))
     T = _check_real(T, "T", 0.0, low_open=True)
-    if np.any(absorption_time < 0) or np.any(absorption_time == -np.inf):
+    if np.any(absorption_time < 0):
         raise ValueError("absorption_time must be >= 0 (nan or inf for a run "
                          "that never absorbed)")
 

@@ -116,7 +116,10 @@ class RunResult:
     def __repr__(self):
         # plain text from whatever the fields hold: a hand-made run may be
         # broken, and its repr is how one finds out
-        state = "absorbed" if self.absorbed else "active"
+        try:
+            state = "absorbed" if self.absorbed else "active"
+        except (TypeError, ValueError):
+            state = f"absorbed={self.absorbed!r}"
         params = self.params if isinstance(self.params, dict) else {}
         name = params.get("dynamics", "run")
         try:

@@ -50,6 +50,8 @@ INACTIVE_COLOR = PALETTE["blue"]
 
 # cycle for several runs in one plot: well separated hues first
 _RUN_COLORS = ("blue", "orange", "vermilion", "green", "purple", "sky", "grey")
+# the largest 3D view, in pixels a side (its still picture is as large)
+_MAX_PIXELS = 4000
 
 
 # ---------------------------------------------------------------- checks
@@ -75,24 +77,35 @@ def _resolve_active(packing, active):
     return mask
 
 
-def _check_color(value, name, text=True):
-    """A colour matplotlib knows; with ``text``, a name or hex code (the 3D
-    view takes no other), else also an RGB or RGBA tuple."""
+def _is_color(value):
+    """Whether matplotlib reads ``value`` as one colour."""
     from matplotlib.colors import is_color_like
 
-    if text and (not isinstance(value, str) or not value):
-        raise TypeError(f"{name} must be a colour string such as '#E69F00', "
-                        f"got {type(value).__name__}")
     try:
-        ok = is_color_like(value)
+        return bool(is_color_like(value))
     except (TypeError, ValueError):
-        ok = False
-    if not ok:
+        return False
+
+
+def _check_color(value, name):
+    """A colour matplotlib knows: a name, a hex code or an RGB(A) tuple."""
+    if not _is_color(value):
         raise ValueError(f"{name} must be a colour matplotlib knows (a name "
-                         f"such as 'black', a hex code such as '#E69F00'"
-                         + ("" if text else " or an RGB tuple")
-                         + f"), got {value!r}")
+                         f"such as 'black', a hex code such as '#E69F00' or an "
+                         f"RGB tuple), got {value!r}")
     return value
+
+
+def _hex_color(value, name):
+    """A colour as '#rrggbb', the form the 3D viewer reads as matplotlib
+    does (it has its own meaning for some names); a hex code given is kept
+    as written."""
+    from matplotlib.colors import to_hex
+
+    value = _check_color(value, name)
+    if isinstance(value, str) and re.fullmatch(r"#[0-9a-fA-F]{6}", value):
+        return value
+    return to_hex(value, keep_alpha=False)
 
 
 def _check_linestyle(value, name):
@@ -107,7 +120,10 @@ def _check_linestyle(value, name):
 
 
 def _check_figsize(value):
-    """Width and height of a new figure in inches, each in (0, 100]."""
+    """Width and height of a new figure in inches, each in (0, 100]; None
+    is matplotlib's default size."""
+    if value is None:
+        return None
     if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") \
             or len(value) != 2:
         raise ValueError(f"figsize must be (width, height) in inches, got "
@@ -116,15 +132,17 @@ def _check_figsize(value):
                             high_open=False) for k, v in enumerate(value))
 
 
-def _check_axes(ax, name="ax"):
-    """A 2D matplotlib Axes (for the flat plots)."""
+def _check_axes(ax, three_d=False):
+    """A matplotlib Axes, 2D for the flat plots or 3D for plot_packing_3d."""
     from matplotlib.axes import Axes
 
     if not isinstance(ax, Axes):
-        raise TypeError(f"{name} must be a matplotlib Axes, got {type(ax).__name__}")
-    if getattr(ax, "name", "") == "3d":
-        raise ValueError(f"{name} must be a 2D Axes; plot_packing_3d draws "
-                         "on 3D Axes")
+        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
+    if three_d and ax.name != "3d":
+        raise ValueError("ax must be a 3D Axes (made with projection='3d'), "
+                         "got a 2D one")
+    if not three_d and ax.name == "3d":
+        raise ValueError("ax must be a 2D Axes; plot_packing_3d draws on 3D Axes")
     return ax
 
 
@@ -148,7 +166,7 @@ class SceneGroup:
     radius : float
         Drawn radius of each sphere, in diameters.
     color : str
-        Fill colour.
+        Fill colour, as '#rrggbb'.
     opacity : float
         1 is opaque.
     active : bool
@@ -192,8 +210,9 @@ def packing_scene(packing, active=None, active_color=ACTIVE_COLOR,
     active : ndarray of bool, shape (n,), optional
         Which spheres to colour as active; by default those that overlap
         another (:func:`packing_lite.active_mask`).
-    active_color, inactive_color : str
-        Colours of the two kinds of sphere.
+    active_color, inactive_color : colour
+        Colours of the two kinds of sphere: anything matplotlib reads as a
+        colour (a name, a hex code, an RGB tuple); kept as '#rrggbb'.
     inactive_scale : float, default 0.6
         Inactive spheres are drawn at this fraction of their radius, in
         (0, 1], so that the active ones stand out; 1 draws every sphere at
@@ -208,8 +227,8 @@ def packing_scene(packing, active=None, active_color=ACTIVE_COLOR,
     """
     _check_packing(packing, dims=(3,))
     mask = _resolve_active(packing, active)
-    active_color = _check_color(active_color, "active_color")
-    inactive_color = _check_color(inactive_color, "inactive_color")
+    active_color = _hex_color(active_color, "active_color")
+    inactive_color = _hex_color(inactive_color, "inactive_color")
     inactive_scale = check_real(inactive_scale, "inactive_scale", low=0.0,
                                 high=1.0, high_open=False)
     inactive_opacity = _check_fraction(inactive_opacity, "inactive_opacity")
@@ -329,10 +348,10 @@ def packing_view(packing, active=None, width="100%", height=450,
     active : ndarray of bool, shape (n,), optional
         Spheres to highlight; by default those that overlap another.
     width : int or str, default "100%"
-        Width of the viewer: pixels (>= 50) or a CSS percentage such as
-        "100%", which fits the page, also on a phone.
+        Width of the viewer: pixels (50 to 4000) or a CSS percentage such
+        as "100%", which fits the page, also on a phone.
     height : int, default 450
-        Height of the viewer in pixels, >= 50.
+        Height of the viewer in pixels, 50 to 4000.
     active_color, inactive_color, inactive_scale, inactive_opacity
         As in :func:`packing_scene`.
     fallback : bool, default True
@@ -347,7 +366,7 @@ def packing_view(packing, active=None, width="100%", height=450,
     import py3Dmol
 
     width = _check_width(width)
-    height = check_int(height, "height", minimum=50)
+    height = check_int(height, "height", minimum=50, maximum=_MAX_PIXELS)
     fallback = check_flag(fallback, "fallback")
     scene = packing_scene(packing, active, active_color, inactive_color,
                           inactive_scale, inactive_opacity)
@@ -380,13 +399,13 @@ def _check_width(width):
     """Pixels as an int >= 50, or a percentage string such as '100%'."""
     if isinstance(width, str):
         # plain digits only: the text goes into the page's CSS as it is
-        ok = (re.fullmatch(r"\d+(\.\d+)?%", width) is not None
+        ok = (re.fullmatch(r"[0-9]+(\.[0-9]+)?%", width) is not None
               and 0 < float(width[:-1]) <= 100)
         if not ok:
-            raise ValueError(f"width must be pixels (an int >= 50) or a "
+            raise ValueError(f"width must be pixels (an int in [50, 4000]) or a "
                              f"percentage such as '100%', got {width!r}")
         return width
-    return check_int(width, "width", minimum=50)
+    return check_int(width, "width", minimum=50, maximum=_MAX_PIXELS)
 
 
 def _figure_png(fig, dpi=110):
@@ -436,9 +455,8 @@ def plot_packing_3d(packing, ax=None, active=None, active_color=ACTIVE_COLOR,
     if ax is None:
         fig = plt.figure(figsize=_check_figsize(figsize), layout="constrained")
         ax = fig.add_subplot(projection="3d")
-    elif getattr(ax, "name", "") != "3d":
-        raise ValueError(f"ax must be a 3D Axes (made with projection='3d'), "
-                         f"got {type(ax).__name__}")
+    else:
+        _check_axes(ax, three_d=True)
 
     positions = np.concatenate([g.positions for g in scene])
     radii = np.concatenate([np.full(len(g.positions), g.radius) for g in scene])
@@ -501,7 +519,8 @@ def plot_packing(packing, ax=None, active=None, z=None, colors=None,
         the middle of the box by default. Not allowed in 2D.
     colors : sequence of colour strings, length n, optional
         One fill colour per sphere, replacing the active/inactive colours.
-    active_color, inactive_color : str
+    active_color, inactive_color : colour
+        Anything matplotlib reads as a colour.
     alpha : float, default 0.8
         Fill opacity, in (0, 1].
     periodic : bool, default True
@@ -521,10 +540,11 @@ def plot_packing(packing, ax=None, active=None, z=None, colors=None,
     mask = _resolve_active(packing, active)
     alpha = _check_fraction(alpha, "alpha")
     periodic = check_flag(periodic, "periodic")
-    edgecolor = _check_color(edgecolor, "edgecolor", text=False)
+    edgecolor = _check_color(edgecolor, "edgecolor")
     if colors is None:
-        colors = np.where(mask, _check_color(active_color, "active_color"),
-                          _check_color(inactive_color, "inactive_color"))
+        on = _check_color(active_color, "active_color")
+        off = _check_color(inactive_color, "inactive_color")
+        colors = [on if m else off for m in mask]
     else:
         if isinstance(colors, str):
             raise TypeError("colors must be a sequence of one colour per "
@@ -535,7 +555,7 @@ def plot_packing(packing, ax=None, active=None, z=None, colors=None,
             raise ValueError(f"colors must have one entry per sphere "
                              f"({packing.n}), got {len(colors)}")
         for k, color in enumerate(colors):
-            _check_color(color, f"colors[{k}]", text=False)
+            _check_color(color, f"colors[{k}]")
     box = packing.box
     x = np.asarray(packing.positions)
     r = np.asarray(packing.radii)
@@ -662,8 +682,6 @@ def plot_activity(runs, ax=None, labels=None, colors=None, linestyles=None,
     """
     import matplotlib.pyplot as plt
 
-    from matplotlib.colors import is_color_like
-
     runs, labels = _as_runs(runs, labels)
     count = len(runs)
     taken = {"color", "c", "linestyle", "ls", "label"} & set(line_kwargs)
@@ -671,19 +689,16 @@ def plot_activity(runs, ax=None, labels=None, colors=None, linestyles=None,
         raise TypeError(f"give colours, line styles and labels with colors=, "
                         f"linestyles= and labels=, not {sorted(taken)}")
 
-    def one_colour(value):  # an RGB tuple is one colour, not one per run
-        try:
-            return not isinstance(value, list) and is_color_like(value)
-        except (TypeError, ValueError):
-            return False
-
+    # an RGB tuple is one colour for all runs, a list one colour per run
     colors = _per_run(colors, count, "colors",
                       lambda k: PALETTE[_RUN_COLORS[k % len(_RUN_COLORS)]],
-                      single=one_colour)
-    colors = [_check_color(c, "colors" if count == 1 else f"colors[{k}]",
-                           text=False) for k, c in enumerate(colors)]
+                      single=lambda v: not isinstance(v, list) and _is_color(v))
+    colors = [_check_color(c, "colors" if count == 1 else f"colors[{k}]")
+              for k, c in enumerate(colors)]
+    # a dash pattern (offset, (on, off, ...)) is one style for all runs
     linestyles = _per_run(linestyles, count, "linestyles", lambda k: "-",
-                          single=lambda v: isinstance(v, tuple))
+                          single=lambda v: isinstance(v, tuple) and len(v) == 2
+                          and isinstance(v[0], numbers.Real))
     linestyles = [_check_linestyle(v, "linestyles" if count == 1
                                    else f"linestyles[{k}]")
                   for k, v in enumerate(linestyles)]
@@ -696,7 +711,8 @@ def plot_activity(runs, ax=None, labels=None, colors=None, linestyles=None,
     else:
         _check_axes(ax)
 
-    line_kwargs.setdefault("lw", 2)
+    if "linewidth" not in line_kwargs:
+        line_kwargs.setdefault("lw", 2)
     for run, label, color, style, factor in zip(runs, labels, colors,
                                                  linestyles, factors):
         t = run.times + (1 if log_time else 0)

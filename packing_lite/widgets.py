@@ -12,9 +12,9 @@ ipywidgets and Matplotlib are imported inside the functions that use them.
 """
 
 import base64
+import hashlib
 import html
 import itertools
-import uuid
 from collections.abc import Mapping, Sequence
 
 from .views import PALETTE, _figure_png
@@ -24,9 +24,10 @@ from ._validation import check_flag, check_int
 __all__ = ["FigureTabs", "SliderPanel", "figure_tabs", "live_figure",
            "slider_with_tabs"]
 
-# tab ids unique across kernels too (outputs of several notebooks can
-# share one page): a random prefix per process, then a count
-_tab_prefix = f"pl-tabs-{uuid.uuid4().hex[:8]}"
+# tab ids: a count within the process, and a digest of the tabs' labels
+# and pictures, so that tabs made in different kernels (outputs of several
+# notebooks can share one page) differ unless they show the same figures,
+# and a rebuilt page has the same ids
 _tab_ids = itertools.count()
 # the largest resolution of a precomputed figure, in dots per inch
 _MAX_DPI = 1000
@@ -68,7 +69,10 @@ class FigureTabs:
         self.labels = list(self.images)
         self.selected = selected
         self.title = title
-        self._id = f"{_tab_prefix}-{next(_tab_ids)}"
+        digest = hashlib.sha1()
+        for label in self.labels:
+            digest.update(label.encode("utf-8") + b"\0" + self.images[label])
+        self._id = f"pl-tabs-{digest.hexdigest()[:8]}-{next(_tab_ids)}"
 
     def _repr_html_(self):
         parts = [f"<style>{_TAB_STYLE}</style>"]

@@ -330,3 +330,5 @@ def test_repr_of_a_run_names_its_state_and_survives_a_broken_one():
                                 packing=None)
     assert repr(empty) == (f"RunResult(run, packing=NoneType, steps={run.steps}, "
                            "absorbed, no records)")
+    odd = dataclasses.replace(run, absorbed=np.array([True, False]))
+    assert "absorbed=array([ True, False])" in repr(odd)

@@ -144,7 +144,7 @@ def test_view_rejects_2d_and_non_packings():
         views.packing_view(small, width=10)
     with pytest.raises(ValueError, match="width must be pixels"):
         views.packing_view(small, width="wide")
-    for bad in ("5_0%", " 50%", "1e2%", "0%", "101%"):
+    for bad in ("5_0%", " 50%", "1e2%", "0%", "101%", "\uff15\uff10%"):
         with pytest.raises(ValueError, match="percentage such as '100%'"):
             views.packing_view(small, width=bad)
     view = views.packing_view(small, width="80%", fallback=False)
@@ -227,6 +227,10 @@ def test_plot_activity_takes_one_colour_tuple_and_checks_styles_and_flags():
     assert [tuple(line.get_color()) for line in ax.get_lines()] == [(0.0, 0.45, 0.7)] * 2
     ax = views.plot_activity(run, linestyles=(0, (1, 1)))
     assert len(ax.get_lines()) == 1
+    ax = views.plot_activity([run, run], linestyles=("-", "--"), figsize=None,
+                             linewidth=1)
+    assert [line.get_linestyle() for line in ax.get_lines()] == ["-", "--"]
+    assert [line.get_linewidth() for line in ax.get_lines()] == [1, 1]
     # a run whose params could not be continued can still be drawn
     views.plot_activity(dataclasses.replace(run, params={}))
     for bad, error, match in [
@@ -259,12 +263,22 @@ def test_xyz_keeps_centres_apart_at_any_length_scale():
         assert error <= 1e-4 * radius
 
 
-def test_tab_ids_differ_between_processes_and_tabs():
+def test_tab_ids_follow_the_figures_and_never_repeat():
     one = widgets.figure_tabs({"a": line_figure(1)})
     two = widgets.figure_tabs({"a": line_figure(2)})
+    again = widgets.FigureTabs(one.images, "a")
     assert re.fullmatch(r"pl-tabs-[0-9a-f]{8}-\d+", one._id)
-    assert one._id != two._id
-    assert one._id.rsplit("-", 1)[0] == widgets._tab_prefix
+    # other figures, another digest; the same figures, the same digest
+    assert one._id.rsplit("-", 1)[0] != two._id.rsplit("-", 1)[0]
+    assert again._id.rsplit("-", 1)[0] == one._id.rsplit("-", 1)[0]
+    assert len({one._id, two._id, again._id}) == 3
+
+
+def test_3d_colours_are_hex_codes_as_matplotlib_reads_them(pair_and_loner):
+    scene = views.packing_scene(pair_and_loner, active_color="C1",
+                                inactive_color=(0.0, 0.0, 1.0))
+    assert [g.color for g in scene] == ["#ff7f0e", "#0000ff"]
+    assert views.packing_scene(pair_and_loner)[0].color == views.ACTIVE_COLOR
 
 
 def test_plot_packing_rejects_bad_axes_and_colours(pair_and_loner):
@@ -273,7 +287,7 @@ def test_plot_packing_rejects_bad_axes_and_colours(pair_and_loner):
     fig = plt.figure()
     with pytest.raises(ValueError, match="2D Axes; plot_packing_3d"):
         views.plot_packing(pair_and_loner, ax=fig.add_subplot(projection="3d"))
-    with pytest.raises(ValueError, match="3D Axes .* got Axes"):
+    with pytest.raises(ValueError, match="3D Axes .* got a 2D one"):
         views.plot_packing_3d(pair_and_loner, ax=fig.add_subplot())
     plt.close(fig)
     n = pair_and_loner.n
@@ -289,6 +303,10 @@ def test_plot_packing_rejects_bad_axes_and_colours(pair_and_loner):
         views.plot_packing(pair_and_loner, periodic="no")
     with pytest.raises(TypeError, match="fallback must be True or False"):
         views.packing_view(pair_and_loner, fallback="no")
+    with pytest.raises(ValueError, match="width must be <= 4000"):
+        views.packing_view(pair_and_loner, width=12_000)
+    with pytest.raises(ValueError, match="height must be <= 4000"):
+        views.packing_view(pair_and_loner, height=12_000)
 
 
 # ---------------------------------------------------------------- widgets

@@ -654,6 +654,9 @@ def plot_activity(runs, ax=None, labels=None, colors=None, linestyles=None,
     Parameters
     ----------
     runs : RunResult, sequence of RunResult, or mapping label -> RunResult
+        Each is checked as a whole (its records against its steps, its
+        seed, its packing) before anything is drawn; its params need not
+        describe a run that could be continued.
     ax : matplotlib Axes, optional
         Axes to draw on; a new figure by default.
     labels : sequence of str, optional

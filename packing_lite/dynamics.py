@@ -647,21 +647,31 @@ def check_records(times, f_a, loss, steps, absorbed, name=None):
     if times.ndim != 1 or times.size == 0 or times.dtype.kind not in "iu":
         raise ValueError(f"{part('times')} must be a non-empty 1-D array of "
                          "integers")
-    if times[0] < 0 or np.any(np.diff(times) <= 0) or times[-1] != steps:
+    # compared, not differenced: a difference of unsigned integers wraps
+    if times[0] < 0 or np.any(times[1:] <= times[:-1]) or times[-1] != steps:
         raise ValueError(f"{part('times')} must increase from >= 0 and end at "
                          f"steps={steps}")
     for field, values in (("active_fraction", f_a), ("loss", loss)):
         if values.shape != times.shape or values.dtype.kind != "f":
             raise ValueError(f"{part(field)} must be a float array as long as "
                              f"times ({times.size})")
-    if not (np.all((f_a >= 0) & (f_a <= 1)) and np.all(np.isfinite(loss))
-            and np.all(loss >= 0)):
-        raise ValueError(f"{part('active_fraction')} must lie in [0, 1] and "
-                         f"{part('loss')} be finite and >= 0")
+    if not np.all((f_a >= 0) & (f_a <= 1)):
+        raise ValueError(f"{part('active_fraction')} must lie in [0, 1]")
+    if not (np.all(np.isfinite(loss)) and np.all(loss >= 0)):
+        raise ValueError(f"{part('loss')} must be finite and >= 0")
     if absorbed and f_a[-1] != 0:
         raise ValueError(f"{name or 'the run'} is marked absorbed, but its last "
                          f"record has f_a = {f_a[-1]}")
     return times, f_a, loss
+
+
+def _same_number(value, number):
+    """Whether ``value`` is the one number ``number`` (an array or other
+    object that does not compare as one bool is not)."""
+    try:
+        return bool(value == number)
+    except (TypeError, ValueError):
+        return False
 
 
 def check_run(result, name="result", package_version=None, rule=True):
@@ -685,13 +695,16 @@ def check_run(result, name="result", package_version=None, rule=True):
     if not isinstance(params, dict):
         raise TypeError(f"{name}.params must be a dict, got {type(params).__name__}")
     for key, size in (("n", packing.n), ("dim", packing.dim)):
-        if key in params and params[key] != size:
+        if key in params and not _same_number(params[key], size):
             raise ValueError(f"{name}.params give {key}={params[key]!r}, the "
                              f"positions {size}")
-    times, f_a, loss = check_records(*(np.asarray(getattr(result, field))
-                                       for field in ("times", "active_fraction",
-                                                     "loss")),
-                                     steps, absorbed, name)
+    records = []
+    for field in ("times", "active_fraction", "loss"):
+        try:
+            records.append(np.asarray(getattr(result, field)))
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}.{field} must be a 1-D array") from None
+    times, f_a, loss = check_records(*records, steps, absorbed, name)
     phi = check_real(params.get("phi", packing.phi), f"{name}.params['phi']")
     if not math.isclose(phi, packing.phi, rel_tol=1e-9):
         raise ValueError(f"{name}.params give phi={phi!r}, the packing "

@@ -99,23 +99,44 @@ def _check_color(value, name):
 def _hex_color(value, name):
     """A colour as '#rrggbb', the form the 3D viewer reads as matplotlib
     does (it has its own meaning for some names); a hex code given is kept
-    as written."""
+    as written. Its alpha is not used: opacity is a parameter of its own."""
     from matplotlib.colors import to_hex
 
     value = _check_color(value, name)
+    if isinstance(value, str) and value.strip().lower() == "none":
+        raise ValueError(f"{name} must be a colour the 3D view can draw, got "
+                         "'none'")
     if isinstance(value, str) and re.fullmatch(r"#[0-9a-fA-F]{6}", value):
         return value
     return to_hex(value, keep_alpha=False)
 
 
 def _check_linestyle(value, name):
+    """A matplotlib line style; a dash pattern (offset, (on, off, ...)) of
+    finite lengths >= 0, some on and off length above 0.1 point (matplotlib
+    draws others only when the figure is rendered, or fails then)."""
     from matplotlib.lines import Line2D
 
+    message = (f"{name} must be a matplotlib line style such as '-', '--', "
+               f"':', 'dashdot' or a dash pattern (offset, (on, off, ...)) in "
+               f"points, got {value!r}")
     try:
         Line2D([], [], linestyle=value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a matplotlib line style such as '-', "
-                         f"'--', ':' or 'dashdot', got {value!r}") from None
+        raise ValueError(message) from None
+    if isinstance(value, tuple):
+        try:
+            offset = float(value[0])
+            dashes = [float(d) for d in value[1]]
+        except (TypeError, ValueError, IndexError):
+            raise ValueError(message) from None
+        lengths = all(math.isfinite(d) and d >= 0 for d in dashes)
+        # one length is on and off alike; two or more need both above 0.1
+        drawn = bool(dashes) and (
+            dashes[0] >= 0.1 if len(dashes) == 1
+            else max(dashes) >= 0.1 and sum(dashes) - max(dashes) >= 0.1)
+        if not (math.isfinite(offset) and lengths and drawn):
+            raise ValueError(message)
     return value
 
 
@@ -133,16 +154,19 @@ def _check_figsize(value):
 
 
 def _check_axes(ax, three_d=False):
-    """A matplotlib Axes, 2D for the flat plots or 3D for plot_packing_3d."""
+    """A matplotlib Axes: plain x-y Axes for the flat plots, 3D Axes for
+    plot_packing_3d."""
     from matplotlib.axes import Axes
 
     if not isinstance(ax, Axes):
         raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
     if three_d and ax.name != "3d":
-        raise ValueError("ax must be a 3D Axes (made with projection='3d'), "
-                         "got a 2D one")
-    if not three_d and ax.name == "3d":
-        raise ValueError("ax must be a 2D Axes; plot_packing_3d draws on 3D Axes")
+        raise ValueError(f"ax must be a 3D Axes (made with projection='3d'), "
+                         f"got projection {ax.name!r}")
+    if not three_d and ax.name != "rectilinear":
+        raise ValueError(f"ax must be plain x-y Axes, got projection {ax.name!r}"
+                         + ("; plot_packing_3d draws on 3D Axes"
+                            if ax.name == "3d" else ""))
     return ax
 
 
@@ -309,8 +333,8 @@ class PackingView:
             'inset:0;display:flex;align-items:center;justify-content:center;'
             'background:white"><img src="data:image/png;base64,'
             f'{data}" style="max-width:100%;max-height:100%" alt="Still '
-            'picture of the packing: active spheres in orange, inactive ones '
-            'in blue."></span>'
+            'picture of the packing: active spheres full size, inactive ones '
+            'smaller and translucent."></span>'
         )
 
     def _repr_mimebundle_(self, include=None, exclude=None):
@@ -390,8 +414,9 @@ def packing_view(packing, active=None, width="100%", height=450,
             packing, active=_resolve_active(packing, active),
             active_color=active_color, inactive_color=inactive_color,
             inactive_scale=inactive_scale, inactive_opacity=inactive_opacity,
-            figsize=(width / 100 if isinstance(width, int) else 6.0,
-                     height / 100)).figure, dpi=100)
+            # at least 3 x 2.5 inches: the picture scales down in the page
+            figsize=(max(width / 100, 3.0) if isinstance(width, int) else 6.0,
+                     max(height / 100, 2.5))).figure, dpi=100)
     return PackingView(view, scene, png)
 
 
@@ -540,7 +565,8 @@ def plot_packing(packing, ax=None, active=None, z=None, colors=None,
     mask = _resolve_active(packing, active)
     alpha = _check_fraction(alpha, "alpha")
     periodic = check_flag(periodic, "periodic")
-    edgecolor = _check_color(edgecolor, "edgecolor")
+    if edgecolor is not None:  # None: matplotlib's default
+        edgecolor = _check_color(edgecolor, "edgecolor")
     if colors is None:
         on = _check_color(active_color, "active_color")
         off = _check_color(inactive_color, "inactive_color")

@@ -17,6 +17,8 @@ import html
 import itertools
 from collections.abc import Mapping, Sequence
 
+import numpy as np
+
 from .views import PALETTE, _figure_png
 from ._progress import progress_bar
 from ._validation import check_flag, check_int
@@ -72,21 +74,24 @@ class FigureTabs:
         digest = hashlib.sha1()
         for label in self.labels:
             digest.update(label.encode("utf-8") + b"\0" + self.images[label])
-        self._id = f"pl-tabs-{digest.hexdigest()[:8]}-{next(_tab_ids)}"
+        self._digest = digest.hexdigest()[:8]
 
     def _repr_html_(self):
+        # ids new at every display: the same tabs shown twice in one page
+        # must not form one group of radio buttons
+        group = f"pl-tabs-{self._digest}-{next(_tab_ids)}"
         parts = [f"<style>{_TAB_STYLE}</style>"]
         aria = f' aria-label="{html.escape(self.title)}"' if self.title else ""
         parts.append(f'<div class="pl-tabs" role="group"{aria}>')
         for k, label in enumerate(self.labels):
-            tab_id = f"{self._id}-{k}"
+            tab_id = f"{group}-{k}"
             checked = " checked" if label == self.selected else ""
             data = base64.b64encode(self.images[label]).decode("ascii")
             text = html.escape(label)
             alt = html.escape(f"{self.title}, {label}" if self.title
                               else f"Figure for {label}")
             parts.append(
-                f'<input type="radio" name="{self._id}" id="{tab_id}"{checked}>'
+                f'<input type="radio" name="{group}" id="{tab_id}"{checked}>'
                 f'<label for="{tab_id}">{text}</label>'
                 f'<div class="pl-tab-panel"><img src="data:image/png;base64,'
                 f'{data}" alt="{alt}"></div>'
@@ -163,18 +168,43 @@ def _check_controls(controls, what="controls"):
     for name, values in controls.items():
         if not isinstance(name, str) or not name.isidentifier():
             raise ValueError(f"{what}: {name!r} is not a valid parameter name")
+        if isinstance(values, np.ndarray) and values.ndim == 1:
+            values = values.tolist()  # plain Python numbers
         if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
             raise TypeError(f"{what}[{name!r}] must be a sequence of values, "
                             f"got {type(values).__name__}")
         if len(values) == 0:
             raise ValueError(f"{what}[{name!r}] must hold at least one value")
-        if any(v is None for v in values):
-            # a selection slider reads None as "nothing selected"
-            raise ValueError(f"{what}[{name!r}] holds None, which a slider "
-                             "cannot select; use a string such as 'none' and "
-                             "translate it in make_figure")
-        checked[name] = list(values)
+        checked[name] = _check_choices(list(values), f"{what}[{name!r}]")
     return checked
+
+
+def _check_choices(values, name):
+    """A slider finds its value by ==: each value must be one thing that
+    equals itself (not None, nan or an array), and no two may be equal
+    (1 and 1.0, 0 and False)."""
+    for k, v in enumerate(values):
+        if v is None:
+            # a selection slider reads None as "nothing selected"
+            raise ValueError(f"{name} holds None, which a slider cannot "
+                             "select; use a string such as 'none' and "
+                             "translate it in make_figure")
+        try:
+            itself = v == v
+            single = isinstance(itself, (bool, np.bool_))
+        except (TypeError, ValueError):
+            single = False
+        if not single:
+            raise ValueError(f"{name} must hold single values (numbers, "
+                             f"strings), got {type(v).__name__}")
+        if not itself:
+            raise ValueError(f"{name} holds {v!r}, which is not equal to "
+                             "itself; a slider cannot select it")
+        for w in values[:k]:
+            if bool(v == w):
+                raise ValueError(f"{name} holds {w!r} and {v!r}, which compare "
+                                 "equal: a slider cannot tell them apart")
+    return values
 
 
 def _check_names(mapping, controls, what):

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import re
+import warnings
 
 import matplotlib
 
@@ -249,6 +250,29 @@ def test_plot_activity_takes_one_colour_tuple_and_checks_styles_and_flags():
     backwards = dataclasses.replace(run, times=run.times[::-1].copy())
     with pytest.raises(ValueError, match=r"runs\[1\]\.times must increase"):
         views.plot_activity([run, backwards])
+    # unsigned times that go back (a difference of them would wrap round)
+    active = pl.run_bro(pl.random_packing(40, phi=0.6, seed=1), eps=0.01,
+                        steps=50, seed=1, record_every=10)
+    assert not active.absorbed
+    zigzag = dataclasses.replace(
+        active, times=np.array([0, 30, 10, 50], dtype=np.uint64),
+        active_fraction=np.array([1.0, 0.5, 0.4, 0.3]),
+        loss=np.array([1.0, 0.5, 0.4, 0.3]))
+    with pytest.raises(ValueError, match=r"runs\[0\]\.times must increase"):
+        views.plot_activity(zigzag)
+    for field, value, match in [
+            ("times", [[0], [1, 2]], r"runs\[0\]\.times must be a 1-D array"),
+            ("loss", -active.loss, r"runs\[0\]\.loss must be finite and >= 0"),
+            ("active_fraction", active.active_fraction + 1,
+             r"runs\[0\]\.active_fraction must lie in \[0, 1\]$"),
+            ("params", dict(active.params, n=np.array([1, 2])),
+             r"runs\[0\]\.params give n=array")]:
+        with pytest.raises(ValueError, match=match):
+            views.plot_activity(dataclasses.replace(active, **{field: value}))
+    for bad in [(0, (-5, 2)), (0, (0, 0)), (0, (1e-9, 1e-9)), (0, ()),
+                (float("nan"), (5,)), (0, (float("nan"), 2))]:
+        with pytest.raises(ValueError, match="linestyles must be a matplotlib"):
+            views.plot_activity(run, linestyles=bad)
 
 
 def test_xyz_keeps_centres_apart_at_any_length_scale():
@@ -267,11 +291,17 @@ def test_tab_ids_follow_the_figures_and_never_repeat():
     one = widgets.figure_tabs({"a": line_figure(1)})
     two = widgets.figure_tabs({"a": line_figure(2)})
     again = widgets.FigureTabs(one.images, "a")
-    assert re.fullmatch(r"pl-tabs-[0-9a-f]{8}-\d+", one._id)
+
+    def group(tabs):
+        return re.search(r'name="(pl-tabs-([0-9a-f]{8})-\d+)"',
+                         tabs._repr_html_()).groups()
+
+    ids = [group(one), group(two), group(again), group(one)]
     # other figures, another digest; the same figures, the same digest
-    assert one._id.rsplit("-", 1)[0] != two._id.rsplit("-", 1)[0]
-    assert again._id.rsplit("-", 1)[0] == one._id.rsplit("-", 1)[0]
-    assert len({one._id, two._id, again._id}) == 3
+    assert ids[0][1] != ids[1][1]
+    assert ids[0][1] == ids[2][1] == ids[3][1]
+    # a new radio group at every display, the same tabs shown twice included
+    assert len({full for full, _ in ids}) == 4
 
 
 def test_3d_colours_are_hex_codes_as_matplotlib_reads_them(pair_and_loner):
@@ -279,15 +309,26 @@ def test_3d_colours_are_hex_codes_as_matplotlib_reads_them(pair_and_loner):
                                 inactive_color=(0.0, 0.0, 1.0))
     assert [g.color for g in scene] == ["#ff7f0e", "#0000ff"]
     assert views.packing_scene(pair_and_loner)[0].color == views.ACTIVE_COLOR
+    with pytest.raises(ValueError, match="a colour the 3D view can draw"):
+        views.packing_scene(pair_and_loner, active_color="none")
+
+
+def test_smallest_view_draws_its_still_picture_without_warnings(pair_and_loner):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        view = views.packing_view(pair_and_loner, width=50, height=50)
+    assert view.fallback_png.startswith(PNG_MAGIC)
 
 
 def test_plot_packing_rejects_bad_axes_and_colours(pair_and_loner):
     with pytest.raises(TypeError, match="ax must be a matplotlib Axes, got int"):
         views.plot_packing(pair_and_loner, ax=5)
     fig = plt.figure()
-    with pytest.raises(ValueError, match="2D Axes; plot_packing_3d"):
+    with pytest.raises(ValueError, match="plain x-y Axes, got projection '3d'; plot_packing_3d"):
         views.plot_packing(pair_and_loner, ax=fig.add_subplot(projection="3d"))
-    with pytest.raises(ValueError, match="3D Axes .* got a 2D one"):
+    with pytest.raises(ValueError, match="plain x-y Axes, got projection 'polar'"):
+        views.plot_packing(pair_and_loner, ax=fig.add_subplot(projection="polar"))
+    with pytest.raises(ValueError, match="3D Axes .* got projection 'rectilinear'"):
         views.plot_packing_3d(pair_and_loner, ax=fig.add_subplot())
     plt.close(fig)
     n = pair_and_loner.n
@@ -328,7 +369,9 @@ def test_figure_tabs_html_without_scripts():
     assert page.count("data:image/png;base64,") == 2
     assert "<script" not in page
     assert "b &lt;2&gt;" in page
-    assert re.findall(r'id="([^"]+)" checked', page) == [tabs._id + "-1"]
+    group = re.findall(r'name="([^"]+)"', page)
+    assert len(group) == 2 and group[0] == group[1]
+    assert re.findall(r'id="([^"]+)" checked', page) == [group[0] + "-1"]
     assert tabs._repr_png_() == tabs.images["b <2>"]
     assert plt.get_fignums() == []  # rendered and closed
     assert re.findall(r'alt="([^"]+)"', page) == ["Figure for a",
@@ -390,11 +433,11 @@ def test_live_values_extend_the_slider():
     ({"a": [1, 2]}, {"names": {"c": "γ"}}, ValueError, "not controls"),
     ({"a": [1, 2]}, {"live_values": {"a": [2, 3]}, "value": {"a": 1}},
      ValueError, "starting value"),
-    ({"a": [1, 2, 1]}, {}, ValueError, r"values 1 and 1 both read '1'"),
+    ({"a": [1, 2, 1]}, {}, ValueError, r"holds 1 and 1, which compare equal"),
     ({"a": [0.601, 0.604]}, {"formats": {"a": "{:.2f}"}}, ValueError,
      r"0.601 and 0.604 both read '0.60'.*formats\['a'\]"),
     ({"a": [1, 2]}, {"live_values": {"a": [1, 2, 2]}, "value": {"a": 1}},
-     ValueError, r"live_values\['a'\]: the values 2 and 2"),
+     ValueError, r"live_values\['a'\] holds 2 and 2"),
     ({"a": ["1, q = 2", "1"], "q": ["3", "2, q = 3"]}, {}, ValueError,
      "both read 'a = 1, q = 2, q = 3'"),
     ({"a": [None, 10]}, {}, ValueError, r"controls\['a'\] holds None"),
@@ -403,11 +446,25 @@ def test_live_values_extend_the_slider():
     ({"a": [1]}, {"title": 5}, TypeError, "title must be a string, got int"),
     ({"a": [1]}, {"dpi": 100_000}, ValueError, "dpi must be <= 1000"),
     ({"a": [1]}, {"progress": "yes"}, TypeError, "progress must be True or False"),
+    ({"a": [0.5, 1.0, 1, 8]}, {}, ValueError,
+     r"controls\['a'\] holds 1.0 and 1, which compare equal"),
+    ({"a": [0, False]}, {}, ValueError, "holds 0 and False, which compare equal"),
+    ({"a": [0.1, float("nan")]}, {}, ValueError, "holds nan, which is not equal"),
+    ({"a": [np.array([1, 0]), np.array([0, 1])]}, {}, ValueError,
+     r"controls\['a'\] must hold single values"),
+    ({"a": [1]}, {"live_values": {"a": [1, 1.0, 3]}}, ValueError,
+     r"live_values\['a'\] holds 1 and 1.0"),
     ({"a": [1, 2]}, {"value": 1}, TypeError, "value must be a mapping"),
 ])
 def test_slider_with_tabs_rejects_bad_input(controls, kwargs, error, match):
     with pytest.raises(error, match=match):
         widgets.slider_with_tabs(line_figure, controls, **kwargs)
+
+
+def test_numpy_arrays_of_values_are_sliders_of_plain_numbers():
+    panel = widgets.slider_with_tabs(line_figure, {"a": np.array([0.5, 0.75])})
+    assert panel.tabs.labels == ["a = 0.5", "a = 0.75"]
+    assert [type(s["a"]) for s in panel.settings] == [float, float]
 
 
 def test_starting_value_is_taken_as_the_control_holds_it():

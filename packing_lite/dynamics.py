@@ -575,7 +575,8 @@ def continue_run(result, steps, progress=False):
     RunResult
         The whole run: records of ``result`` followed by the new ones.
     """
-    given, result = result, check_run(result)
+    # the rule is derived once, here, not also inside check_run
+    given, result = result, check_run(result, rule=False)
     params = dict(result.params)
     packing = result.packing
     rule = rule_from_params(packing, params)

@@ -78,6 +78,8 @@ MAX_RUNS = 10**6
 #: the longer neighbour lists of denser or higher-dimensional packings.
 _RUN_BYTES = 200
 _RUN_BYTES_PER_DIM = 20
+# A run's key: the first hexadecimal digits of its spec's SHA-256 digest.
+_KEY_DIGITS = 24
 
 
 # ---------------------------------------------------------------------------
@@ -256,7 +258,7 @@ def run_key(spec):
     str
         24 hexadecimal characters.
     """
-    return _digest(spec)[:24]
+    return _digest(spec)[:_KEY_DIGITS]
 
 
 def _make_spec(dynamics, phi, n, dim, steps, record_every, variant, params,
@@ -800,9 +802,10 @@ def load_run(results_dir, key):
         ``spec`` (the run's specification), ``times``, ``active_fraction``,
         ``loss``, ``steps_taken``, ``absorbed`` and ``elapsed``.
     """
-    if not isinstance(key, str) or re.fullmatch(r"[0-9a-f]{24}", key) is None:
-        raise ValueError(f"key must be a run key, 24 hexadecimal characters "
-                         f"(column 'key' of the table), got {key!r}")
+    if (not isinstance(key, str)
+            or re.fullmatch(f"[0-9a-f]{{{_KEY_DIGITS}}}", key) is None):
+        raise ValueError(f"key must be a run key, {_KEY_DIGITS} hexadecimal "
+                         f"characters (column 'key' of the table), got {key!r}")
     path = check_path(results_dir, "results_dir") / f"{key}.npz"
     if not path.exists():
         raise FileNotFoundError(f"no run with key {key!r} in {str(results_dir)!r}")

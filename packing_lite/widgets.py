@@ -221,11 +221,11 @@ def _check_names(mapping, controls, what):
 class _Labeller:
     """Turns a setting into text such as 'φ = 0.60, ε = 0.05'."""
 
-    def __init__(self, controls, names, formats, what="controls"):
+    def __init__(self, controls, names, formats):
         self.names = {n: str(names.get(n, n)) for n in controls}
         self.formats = {n: formats.get(n, "{}") for n in controls}
         for n in controls:
-            self.check_values(n, controls[n], what)
+            self.check_values(n, controls[n], "controls")
 
     def check_values(self, name, values, what):
         """Every value of a control formats, and no two alike: a slider
@@ -443,20 +443,20 @@ def slider_with_tabs(make_figure, controls, value=None, names=None,
                 for combo in itertools.product(*controls.values())]
     # a tab is found by its label: two settings must not read alike (text
     # values can, such as "1, q = 2" beside "1" and "2")
-    seen = {}
+    labels = {}  # label -> setting, in tab order
     for setting in settings:
         label = labeller.setting(setting)
-        if label in seen:
-            raise ValueError(f"the settings {seen[label]} and {setting} both "
+        if label in labels:
+            raise ValueError(f"the settings {labels[label]} and {setting} both "
                              f"read {label!r}; give control values that tell "
                              "them apart")
-        seen[label] = setting
+        labels[label] = setting
     images = {}
-    for setting in progress_bar(settings, show=progress, desc="precomputing",
-                                unit="setting", leave=False):
-        figure = make_figure(**setting)
-        images[labeller.setting(setting)] = _as_png(
-            figure, f"make_figure({labeller.setting(setting)})", dpi)
+    for label, setting in progress_bar(labels.items(), show=progress,
+                                       desc="precomputing", unit="setting",
+                                       leave=False):
+        images[label] = _as_png(make_figure(**setting), f"make_figure({label})",
+                                dpi)
     selected = labeller.setting(start)
     tabs = FigureTabs(images, selected, title)
     widget = live_figure(make_figure, live, value=start, names=names,
